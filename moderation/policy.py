@@ -1,0 +1,213 @@
+"""The discussion policy: categories, thresholds, word lists, and the decision they imply."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from moderation.errors import PolicyError
+
+DECISIONS = ("allow", "review", "reject")
+ACTIONS = ("review", "reject")
+
+
+@dataclass(frozen=True)
+class Category:
+    """One policy category and its thresholds."""
+
+    name: str
+    clause: str
+    description: str
+    reject: float
+    review: float
+    target_precision: float | None = None
+
+
+@dataclass(frozen=True)
+class LexiconTerm:
+    """An outlet-specific term that forces at least `action` for `category`."""
+
+    term: str
+    category: str
+    action: str
+
+    def pattern(self) -> re.Pattern[str]:
+        """Whole-word, case-insensitive pattern; spaces in the term match any run of spaces."""
+        words = [re.escape(w) for w in self.term.split()]
+        return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy says of one comment's scores."""
+
+    decision: str
+    violations: list[str]
+    review: list[str]
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The policy loaded from `labels/policy.toml`.
+
+    >>> policy = Policy.load("labels/policy.toml")
+    >>> policy.decide({"profanity": 0.97, "personal_attack": 0.1, "identity_attack": 0.0, "threat": 0.0}).decision
+    'reject'
+    """
+
+    name: str
+    text: str
+    categories: tuple[Category, ...]
+    max_chars: int = 20000
+    max_batch: int = 1000
+    lexicon: tuple[LexiconTerm, ...] = field(default_factory=tuple)
+
+    @property
+    def names(self) -> list[str]:
+        """Category names in policy order."""
+        return [c.name for c in self.categories]
+
+    def category(self, name: str) -> Category:
+        """The category called `name`; PolicyError naming the known ones otherwise."""
+        for c in self.categories:
+            if c.name == name:
+                return c
+        raise PolicyError(f"unknown category {name!r}; the policy has {', '.join(self.names)}")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Policy":
+        """Read and validate a policy TOML file."""
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PolicyError(f"{path}: policy file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(raw, source=str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Mapping, source: str = "<policy>") -> "Policy":
+        """Build a policy from parsed TOML, checking every field."""
+        cats_raw = raw.get("categories")
+        if not isinstance(cats_raw, Mapping) or not cats_raw:
+            raise PolicyError(f"{source}: [categories] must define at least one category")
+        categories = []
+        for name, spec in cats_raw.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise PolicyError(f"{source}: categories.{name}: names are lower-case words joined by _")
+            if not isinstance(spec, Mapping):
+                raise PolicyError(f"{source}: categories.{name}: expected a table")
+            reject = _probability(spec, "reject", f"{source}: categories.{name}")
+            review = _probability(spec, "review", f"{source}: categories.{name}")
+            if review > reject:
+                raise PolicyError(
+                    f"{source}: categories.{name}: review ({review}) must not exceed reject ({reject})"
+                )
+            target = spec.get("target_precision")
+            if target is not None:
+                target = _probability(spec, "target_precision", f"{source}: categories.{name}")
+            categories.append(
+                Category(
+                    name=name,
+                    clause=str(spec.get("clause", "")),
+                    description=str(spec.get("description", "")),
+                    reject=reject,
+                    review=review,
+                    target_precision=target,
+                )
+            )
+        names = {c.name for c in categories}
+        lexicon = []
+        for i, entry in enumerate(raw.get("lexicon", []), start=1):
+            where = f"{source}: lexicon entry {i}"
+            if not isinstance(entry, Mapping):
+                raise PolicyError(f"{where}: expected a table with term, category, action")
+            term = entry.get("term")
+            if not isinstance(term, str) or not term.strip():
+                raise PolicyError(f"{where}: term must be a non-empty string")
+            cat = entry.get("category")
+            if cat not in names:
+                raise PolicyError(f"{where}: category {cat!r} is not one of {', '.join(sorted(names))}")
+            action = entry.get("action", "review")
+            if action not in ACTIONS:
+                raise PolicyError(f"{where}: action {action!r} must be one of {', '.join(ACTIONS)}")
+            lexicon.append(LexiconTerm(term=term.strip(), category=cat, action=action))
+        limits = raw.get("limits", {})
+        max_chars = limits.get("max_chars", 20000)
+        max_batch = limits.get("max_batch", 1000)
+        for key, value in (("max_chars", max_chars), ("max_batch", max_batch)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise PolicyError(f"{source}: limits.{key} must be a positive integer, found {value!r}")
+        return cls(
+            name=str(raw.get("name", "policy")),
+            text=str(raw.get("text", "")),
+            categories=tuple(categories),
+            max_chars=max_chars,
+            max_batch=max_batch,
+            lexicon=tuple(lexicon),
+        )
+
+    def thresholds(self) -> dict[str, dict[str, float]]:
+        """The policy's own thresholds, `{category: {"reject": r, "review": v}}`."""
+        return {c.name: {"reject": c.reject, "review": c.review} for c in self.categories}
+
+    def lexicon_hits(self, text: str) -> list[tuple[int, int, LexiconTerm]]:
+        """Every lexicon term found in `text`, as (start, end, term), in text order."""
+        hits = []
+        for term in self.lexicon:
+            for m in term.pattern().finditer(text):
+                hits.append((m.start(), m.end(), term))
+        return sorted(hits, key=lambda h: (h[0], h[1]))
+
+    def decide(
+        self,
+        scores: Mapping[str, float],
+        thresholds: Mapping[str, Mapping[str, float]] | None = None,
+        lexicon_hits: list[tuple[int, int, LexiconTerm]] | None = None,
+    ) -> Decision:
+        """Turn per-category probabilities (and lexicon hits) into allow, review or reject."""
+        thresholds = thresholds or self.thresholds()
+        violations: list[str] = []
+        review: list[str] = []
+        reasons: list[str] = []
+        for c in self.categories:
+            p = float(scores[c.name])
+            t = thresholds.get(c.name, {"reject": c.reject, "review": c.review})
+            if p >= t["reject"]:
+                violations.append(c.name)
+                reasons.append(f"{c.name} score {p:.2f} ≥ reject threshold {t['reject']:.2f}")
+            elif p >= t["review"]:
+                review.append(c.name)
+                reasons.append(f"{c.name} score {p:.2f} ≥ review threshold {t['review']:.2f}")
+        for start, end, term in lexicon_hits or []:
+            target = violations if term.action == "reject" else review
+            if term.category not in violations and term.category not in target:
+                target.append(term.category)
+                if term.category in review and target is violations:
+                    review.remove(term.category)
+            reasons.append(f"policy word list: {term.term!r} ({term.category}, {term.action}) at {start}-{end}")
+        decision = "reject" if violations else "review" if review else "allow"
+        order = {name: i for i, name in enumerate(self.names)}
+        return Decision(
+            decision=decision,
+            violations=sorted(violations, key=order.__getitem__),
+            review=sorted(review, key=order.__getitem__),
+            reasons=reasons,
+        )
+
+
+def _probability(spec: Mapping, key: str, where: str) -> float:
+    value = spec.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise PolicyError(f"{where}.{key}: expected a number between 0 and 1, found {value!r}")
+    return float(value)
+
+
+def default_policy_path(labels_dir: str | Path = "labels") -> Path:
+    """Where the policy lives inside a labels directory."""
+    return Path(labels_dir) / "policy.toml"
