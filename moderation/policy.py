@@ -65,6 +65,12 @@ class Policy:
     max_chars: int = 20000
     max_batch: int = 1000
     lexicon: tuple[LexiconTerm, ...] = field(default_factory=tuple)
+    source_weights: dict[str, float] = field(default_factory=dict)
+    not_for_evaluation: tuple[str, ...] = ()
+
+    def source_weight(self, source: str) -> float:
+        """Training weight of a label source (1.0 unless the policy says otherwise)."""
+        return self.source_weights.get(source, self.source_weights.get("default", 1.0))
 
     @property
     def names(self) -> list[str]:
@@ -143,7 +149,23 @@ class Policy:
         for key, value in (("max_chars", max_chars), ("max_batch", max_batch)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise PolicyError(f"{source}: limits.{key} must be a positive integer, found {value!r}")
+        training = raw.get("training", {})
+        if not isinstance(training, Mapping):
+            raise PolicyError(f"{source}: [training] must be a table")
+        weights = training.get("source_weights", {})
+        if not isinstance(weights, Mapping):
+            raise PolicyError(f"{source}: training.source_weights must be a table of numbers")
+        for key, value in weights.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise PolicyError(
+                    f"{source}: training.source_weights.{key}: expected a number ≥ 0, found {value!r}"
+                )
+        excluded = training.get("not_for_evaluation", [])
+        if not isinstance(excluded, list) or not all(isinstance(x, str) for x in excluded):
+            raise PolicyError(f"{source}: training.not_for_evaluation must be a list of source names")
         return cls(
+            source_weights={k: float(v) for k, v in weights.items()},
+            not_for_evaluation=tuple(excluded),
             name=str(raw.get("name", "policy")),
             text=str(raw.get("text", "")),
             categories=tuple(categories),

@@ -1,0 +1,280 @@
+"""The trained model: normalise → featurise → one linear head per category → calibrated probability.
+
+A saved model is a directory `models/<version>/` holding `model.joblib` (the arrays), `policy.toml`
+(the policy it was trained under) and `card.json` (the model card: data hashes, counts, metrics,
+thresholds, library versions, and the SHA-256 of the two other files). `load_model` verifies the
+checksums against the card before it unpickles anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from moderation.errors import InputError, ModelError
+from moderation.files import sha256_file
+from moderation.normalize import normalize_batch, normalize_with_offsets, original_span
+from moderation.policy import Decision, Policy
+
+ARTIFACT = "model.joblib"
+CARD = "card.json"
+POLICY = "policy.toml"
+CURRENT = "current"
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Span:
+    """Evidence: the characters `[start, end)` of the original text pushed `category` up by `weight`."""
+
+    start: int
+    end: int
+    category: str
+    weight: float
+    text: str
+    source: str = "model"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the model and the policy say about one comment."""
+
+    scores: dict[str, float]
+    decision: Decision
+    spans: list[Span]
+
+
+class Model:
+    """A trained classifier bound to the policy it was trained under.
+
+    >>> model = load_model("models/current")  # doctest: +SKIP
+    >>> model.assess(["You are a disgrace"])[0].decision.decision  # doctest: +SKIP
+    'reject'
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        featurizer,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        calibration: np.ndarray,
+        thresholds: dict[str, dict[str, float]] | None = None,
+        card: dict | None = None,
+        policy_text: str = "",
+    ) -> None:
+        self.policy = policy
+        self.featurizer = featurizer
+        self.coef = np.ascontiguousarray(coef, dtype=np.float32)  # (n_features, n_categories)
+        self.intercept = np.asarray(intercept, dtype=np.float64)  # (n_categories,)
+        self.calibration = np.asarray(calibration, dtype=np.float64)  # (n_categories, 2): a, b
+        self.thresholds = thresholds or policy.thresholds()
+        self.card = card or {}
+        self.policy_text = policy_text
+
+    @property
+    def categories(self) -> list[str]:
+        """Category names, in the column order of `predict_proba`."""
+        return self.policy.names
+
+    @property
+    def version(self) -> str:
+        """The version recorded in the card ('unsaved' before `save`)."""
+        return str(self.card.get("version", "unsaved"))
+
+    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw linear scores, shape (n, n_categories)."""
+        features = self.featurizer.transform(normalize_batch(list(texts)))
+        return np.asarray(features @ self.coef, dtype=np.float64) + self.intercept
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated probabilities that each text violates each category, shape (n, n_categories)."""
+        raw = self.decision_function(texts)
+        return calibrate(raw, self.calibration)
+
+    def explain(self, text: str, top: int = 5, min_share: float = 0.1) -> list[Span]:
+        """The words that pushed each category up, with offsets into the original `text`."""
+        norm, origin = normalize_with_offsets(text)
+        if not norm.strip():
+            return []
+        cols, starts, ends, values = self.featurizer.occurrences(norm)
+        words = [(m.start(), m.end()) for m in _WORD.finditer(norm)]
+        if not words or len(cols) == 0:
+            return []
+        word_starts = np.array([w[0] for w in words])
+        word_ends = np.array([w[1] for w in words])
+        spans: list[Span] = []
+        for j, category in enumerate(self.categories):
+            contrib = values * self.coef[cols, j]
+            weight = np.zeros(len(words))
+            # Share each occurrence's contribution among the words it overlaps.
+            first = np.searchsorted(word_ends, starts, side="right")
+            last = np.searchsorted(word_starts, ends, side="left") - 1
+            for c, a, b in zip(contrib, first, last):
+                if b >= a:
+                    weight[a : b + 1] += c / (b - a + 1)
+            positive = weight > 0
+            if not positive.any():
+                continue
+            cutoff = weight[positive].max() * min_share
+            order = np.argsort(-weight)[:top]
+            for k in order:
+                if weight[k] <= 0 or weight[k] < cutoff:
+                    continue
+                start, end = original_span(origin, words[k][0], words[k][1])
+                spans.append(Span(start, end, category, round(float(weight[k]), 4), text[start:end]))
+        for start, end, term in self.policy.lexicon_hits(text):
+            spans.append(Span(start, end, term.category, 1.0, text[start:end], source="lexicon"))
+        return sorted(spans, key=lambda s: (s.start, s.category))
+
+    def assess(self, texts: Sequence[str], explain: bool = True) -> list[Assessment]:
+        """Scores, the policy's decision and (optionally) evidence spans for each text."""
+        texts = list(texts)
+        proba = self.predict_proba(texts) if texts else np.zeros((0, len(self.categories)))
+        out = []
+        for text, row in zip(texts, proba):
+            scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
+            hits = self.policy.lexicon_hits(text) if self.policy.lexicon else []
+            decision = self.policy.decide(scores, self.thresholds, hits)
+            out.append(Assessment(scores, decision, self.explain(text) if explain else []))
+        return out
+
+    def check_text(self, text: object, field: str = "text") -> str:
+        """Validate one comment for scoring; InputError naming `field` otherwise."""
+        return check_text(text, self.policy.max_chars, field)
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, models_dir: str | Path, version: str | None = None, make_current: bool = True) -> Path:
+        """Write `models_dir/<version>/` atomically and (by default) point `models_dir/current` at it."""
+        import joblib
+
+        models_dir = Path(models_dir)
+        models_dir.mkdir(parents=True, exist_ok=True)
+        version = version or self.card.get("version") or _new_version()
+        final = models_dir / version
+        if final.exists():
+            raise ModelError(f"{final}: a model with this version already exists")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=models_dir))
+        try:
+            joblib.dump(
+                {
+                    "featurizer": self.featurizer,
+                    "coef": self.coef,
+                    "intercept": self.intercept,
+                    "calibration": self.calibration,
+                    "thresholds": self.thresholds,
+                },
+                tmp / ARTIFACT,
+                compress=3,
+            )
+            (tmp / POLICY).write_text(self.policy_text, encoding="utf-8")
+            card = dict(self.card)
+            card["version"] = version
+            card["files"] = {name: sha256_file(tmp / name) for name in (ARTIFACT, POLICY)}
+            card["thresholds"] = self.thresholds
+            (tmp / CARD).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+            os.replace(tmp, final)
+        except BaseException:
+            for child in tmp.glob("*"):
+                child.unlink()
+            tmp.rmdir()
+            raise
+        self.card = card
+        if make_current:
+            point_current(models_dir, version)
+        return final
+
+
+def check_text(text: object, max_chars: int, field: str = "text") -> str:
+    """A comment must be a non-empty, non-blank string of at most `max_chars` characters."""
+    if not isinstance(text, str):
+        raise InputError(f"{field}: expected a string, found {type(text).__name__}")
+    if not text.strip():
+        raise InputError(f"{field}: empty text: there is nothing to score")
+    if len(text) > max_chars:
+        raise InputError(f"{field}: text has {len(text)} characters; the limit is {max_chars}")
+    return text
+
+
+def calibrate(raw: np.ndarray, calibration: np.ndarray) -> np.ndarray:
+    """Platt scaling of raw scores: p = 1 / (1 + exp(-(a·z + b))), per column."""
+    z = raw * calibration[:, 0] + calibration[:, 1]
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def point_current(models_dir: Path, version: str) -> None:
+    """Atomically make `models_dir/current` a symlink to `version`."""
+    link = models_dir / CURRENT
+    tmp = models_dir / f".{CURRENT}-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(version, tmp)
+    os.replace(tmp, link)
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """A model directory: `path` itself, or `path/current` when `path` is a models directory."""
+    path = Path(path)
+    if (path / CARD).is_file():
+        return path.resolve()
+    if (path / CURRENT / CARD).is_file():
+        return (path / CURRENT).resolve()
+    if path.exists():
+        raise ModelError(f"{path}: not a model directory (no {CARD}); train one with `moderation train`")
+    raise ModelError(f"{path}: no model here; train one with `moderation train`")
+
+
+def load_model(path: str | Path) -> Model:
+    """Load a model directory after checking every file against the card's checksums."""
+    import joblib
+
+    directory = resolve_model_dir(path)
+    try:
+        card = json.loads((directory / CARD).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{directory / CARD}: unreadable model card: {exc}") from None
+    files = card.get("files") if isinstance(card, dict) else None
+    if not isinstance(files, dict) or set(files) != {ARTIFACT, POLICY}:
+        raise ModelError(f"{directory / CARD}: the card lists no checksums for {ARTIFACT} and {POLICY}")
+    for name, expected in files.items():
+        target = directory / name
+        if not target.is_file():
+            raise ModelError(f"{target}: missing from the model directory")
+        actual = sha256_file(target)
+        if actual != expected:
+            raise ModelError(
+                f"{target}: checksum {actual[:12]}… does not match the card's {str(expected)[:12]}…; "
+                "the model is corrupt or was changed: retrain it"
+            )
+    policy_text = (directory / POLICY).read_text(encoding="utf-8")
+    import tomllib
+
+    policy = Policy.from_dict(tomllib.loads(policy_text), source=str(directory / POLICY))
+    try:
+        parts = joblib.load(directory / ARTIFACT)
+    except Exception as exc:  # a checksum-valid artifact that does not load: version skew
+        raise ModelError(f"{directory / ARTIFACT}: cannot load ({type(exc).__name__}: {exc})") from None
+    return Model(
+        policy=policy,
+        featurizer=parts["featurizer"],
+        coef=parts["coef"],
+        intercept=parts["intercept"],
+        calibration=parts["calibration"],
+        thresholds=parts["thresholds"],
+        card=card,
+        policy_text=policy_text,
+    )
+
+
+def _new_version() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S") + f"-{os.urandom(2).hex()}"

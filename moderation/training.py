@@ -1,0 +1,265 @@
+"""Training: labelled rows → distinct comments with soft labels → grouped cross-validation → model."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from moderation.errors import LabelError
+from moderation.evaluation import derive_thresholds, metrics_table
+from moderation.labels import LabelSet, text_key
+from moderation.model import Model, calibrate
+from moderation.normalize import normalize_batch
+from moderation.policy import Policy
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of the default model (tuned by grouped cross-validation)."""
+
+    C: float = 4.0
+    balance: float = 0.5  # 0: as labelled; 1: positives and negatives weigh the same in each head
+    folds: int = 5
+    seed: int = 0
+    max_iter: int = 200
+    featurizer: dict = field(default_factory=dict)
+    n_jobs: int = -1
+
+
+@dataclass
+class Examples:
+    """Distinct comments (by normalised text) with a soft label and a weight per category."""
+
+    texts: list[str]
+    soft: np.ndarray  # (n, k) mean label over raters and sources, NaN where unknown
+    weight: np.ndarray  # (n, k) training weight, 0 where unknown
+    sources: list[str]  # the source that weighs most for the comment
+    evaluable: np.ndarray  # (n,) False for sources the policy keeps out of evaluation
+    groups: np.ndarray  # (n,) near-duplicate group: one group never straddles folds
+
+
+def aggregate(labels: LabelSet, policy: Policy) -> Examples:
+    """Merge rows of the same comment: per source the raters' mean, across sources a weighted mean."""
+    k = len(labels.categories)
+    index: dict[str, int] = {}
+    texts: list[str] = []
+    # per (comment, source): sums and counts of known values
+    sums: dict[tuple[int, str], np.ndarray] = {}
+    counts: dict[tuple[int, str], np.ndarray] = {}
+    for i, text in enumerate(labels.texts):
+        key = text_key(text)
+        n = index.setdefault(key, len(texts))
+        if n == len(texts):
+            texts.append(text)
+        row = labels.values[i]
+        known = ~np.isnan(row)
+        cell = (n, labels.sources[i])
+        if cell not in sums:
+            sums[cell] = np.zeros(k)
+            counts[cell] = np.zeros(k)
+        sums[cell][known] += row[known]
+        counts[cell][known] += 1
+    n_texts = len(texts)
+    num = np.zeros((n_texts, k))
+    den = np.zeros((n_texts, k))
+    weight = np.zeros((n_texts, k))
+    best = [("", -1.0)] * n_texts
+    evaluable = np.ones(n_texts, dtype=bool)
+    for (n, source), s in sums.items():
+        c = counts[(n, source)]
+        w = policy.source_weight(source)
+        known = c > 0
+        num[n, known] += w * s[known] / c[known]
+        den[n, known] += w
+        weight[n, known] = np.maximum(weight[n, known], w)
+        if w > best[n][1]:
+            best[n] = (source, w)
+        if source in policy.not_for_evaluation:
+            evaluable[n] = False
+    with np.errstate(invalid="ignore", divide="ignore"):
+        soft = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    return Examples(
+        texts=texts,
+        soft=soft.astype(np.float64),
+        weight=weight,
+        sources=[b[0] for b in best],
+        evaluable=evaluable,
+        groups=near_duplicate_groups(texts),
+    )
+
+
+def near_duplicate_groups(texts: list[str], width: int = 48) -> np.ndarray:
+    """Group comments that share their first or last `width` letters and digits (union-find)."""
+    parent = list(range(len(texts)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for part in ("head", "tail"):
+        seen: dict[str, int] = {}
+        for i, text in enumerate(texts):
+            letters = "".join(ch for ch in text_key(text) if ch.isalnum())
+            if len(letters) < 12:
+                key = letters
+            else:
+                key = letters[:width] if part == "head" else letters[-width:]
+            j = seen.setdefault(key, i)
+            if j != i:
+                parent[find(i)] = find(j)
+    roots = np.array([find(i) for i in range(len(texts))])
+    _, groups = np.unique(roots, return_inverse=True)
+    return groups
+
+
+def _fit_head(X, soft: np.ndarray, weight: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, float]:
+    """One logistic-regression head on the rows whose label is known; soft labels become two weighted rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    idx = np.flatnonzero(~np.isnan(soft) & (weight > 0))
+    s, w = soft[idx], weight[idx]
+    pos, neg = s > 0, s < 1
+    rows = np.concatenate([idx[pos], idx[neg]])
+    y = np.concatenate([np.ones(pos.sum()), np.zeros(neg.sum())])
+    sw = np.concatenate([w[pos] * s[pos], w[neg] * (1 - s[neg])])
+    if y.min() == y.max():
+        raise LabelError(f"a category has only {'positive' if y[0] else 'negative'} examples: cannot train it")
+    if config.balance > 0:
+        ratio = sw[y == 0].sum() / sw[y == 1].sum()
+        sw[y == 1] *= ratio ** config.balance
+    sw *= len(sw) / sw.sum()
+    clf = LogisticRegression(C=config.C, solver="liblinear", max_iter=config.max_iter)
+    clf.fit(X[rows], y, sample_weight=sw)
+    return clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0])
+
+
+def _fit_platt(z: np.ndarray, soft: np.ndarray) -> tuple[float, float]:
+    """Platt scaling fitted on held-out raw scores against (soft) labels."""
+    from sklearn.linear_model import LogisticRegression
+
+    ok = ~np.isnan(soft) & ~np.isnan(z)
+    z, s = z[ok], soft[ok]
+    pos, neg = s > 0, s < 1
+    x = np.concatenate([z[pos], z[neg]])[:, None]
+    y = np.concatenate([np.ones(pos.sum()), np.zeros(neg.sum())])
+    sw = np.concatenate([s[pos], 1 - s[neg]])
+    lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+    lr.fit(x, y, sample_weight=sw)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
+def _run(tasks: list[tuple], n_jobs: int) -> list:
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs, prefer="threads")(delayed(_fit_head)(*t) for t in tasks)
+
+
+def cross_validated_scores(X, examples: Examples, config: TrainConfig) -> np.ndarray:
+    """Out-of-fold raw scores for every comment and category, from GroupKFold over near-duplicate groups."""
+    from sklearn.model_selection import GroupKFold
+
+    n, k = examples.soft.shape
+    oof = np.full((n, k), np.nan)
+    folds = list(GroupKFold(n_splits=config.folds).split(np.zeros(n), groups=examples.groups))
+    tasks, where = [], []
+    for f, (train, _test) in enumerate(folds):
+        for j in range(k):
+            tasks.append((X[train], examples.soft[train, j], examples.weight[train, j], config))
+            where.append((f, j))
+    for (f, j), (coef, intercept) in zip(where, _run(tasks, config.n_jobs)):
+        test = folds[f][1]
+        oof[test, j] = np.asarray(X[test] @ coef).ravel() + intercept
+    oof[np.isnan(examples.soft)] = np.nan
+    return oof
+
+
+def held_out(X, examples: Examples, policy: Policy, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+    """Calibrated out-of-fold probabilities, the Platt parameters, derived thresholds and metrics."""
+    oof = cross_validated_scores(X, examples, config)
+    calibration = np.array([_fit_platt(oof[:, j], examples.soft[:, j]) for j in range(len(policy.names))])
+    proba = calibrate(oof, calibration)
+    thresholds = derive_thresholds(proba, examples, policy)
+    return proba, calibration, thresholds, metrics_table(proba, examples, policy, thresholds)
+
+
+def featurize(examples: Examples, config: TrainConfig, featurizer=None):
+    """Fit the featuriser on the examples' normalised texts; return it and the matrix."""
+    from moderation.features import HashingTfidf
+
+    featurizer = featurizer if featurizer is not None else HashingTfidf(**config.featurizer)
+    return featurizer, featurizer.fit_transform(normalize_batch(examples.texts)).tocsr()
+
+
+def train(
+    labels: LabelSet,
+    policy: Policy,
+    policy_text: str,
+    config: TrainConfig | None = None,
+    featurizer=None,
+    log: Callable[[str], None] = lambda msg: None,
+    cross_validate: bool = True,
+) -> Model:
+    """Train the model: featurise, cross-validate, calibrate, derive thresholds, fit on everything."""
+    config = config or TrainConfig()
+    started = time.perf_counter()
+    examples = aggregate(labels, policy)
+    k = len(policy.names)
+    log(f"{len(labels)} label rows → {len(examples.texts)} distinct comments, "
+        f"{examples.groups.max() + 1} near-duplicate groups")
+    featurizer, X = featurize(examples, config, featurizer)
+    log(f"featurised: {X.shape[0]} × {X.shape[1]}, {X.nnz} non-zeros ({time.perf_counter() - started:.1f} s)")
+
+    calibration = np.tile([1.0, 0.0], (k, 1))
+    metrics: dict = {}
+    thresholds = policy.thresholds()
+    if cross_validate:
+        _, calibration, thresholds, metrics = held_out(X, examples, policy, config)
+        log(f"cross-validated {config.folds} folds ({time.perf_counter() - started:.1f} s)")
+
+    fitted = _run([(X, examples.soft[:, j], examples.weight[:, j], config) for j in range(k)], config.n_jobs)
+    coef = np.stack([c for c, _ in fitted], axis=1)
+    intercept = np.array([b for _, b in fitted])
+    seconds = time.perf_counter() - started
+    log(f"trained {k} heads ({seconds:.1f} s)")
+    card = {
+        "model": "normalise → hashed word+char TF-IDF → logistic regression per category → Platt scaling",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "policy": policy.name,
+        "categories": policy.names,
+        "training_data": {
+            "files": labels.hashes,
+            "label_rows": len(labels),
+            "distinct_comments": len(examples.texts),
+            "rows_per_source_and_category": labels.counts(),
+            "source_weights": {s: policy.source_weight(s) for s in sorted(set(labels.sources))},
+        },
+        "config": asdict(config) | {"featurizer": featurizer.get_params()},
+        "cross_validation": {
+            "method": f"GroupKFold({config.folds}) over near-duplicate groups; Platt scaling on the "
+                      "out-of-fold scores; rows of sources in not_for_evaluation excluded from metrics",
+            "metrics": metrics,
+        } if cross_validate else None,
+        "training_seconds": round(seconds, 2),
+        "libraries": _library_versions(),
+    }
+    return Model(policy, featurizer, coef, intercept, calibration, thresholds, card, policy_text)
+
+
+def _library_versions() -> dict[str, str]:
+    import joblib
+    import scipy
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "joblib": joblib.__version__,
+    }

@@ -1,0 +1,91 @@
+"""Shared fixtures: the repository's policy and one small model trained once per session."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from moderation.labels import load_labels
+from moderation.model import Model, load_model
+from moderation.policy import Policy
+from moderation.training import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_PATH = ROOT / "labels" / "policy.toml"
+CATEGORIES = ["profanity", "personal_attack", "identity_attack", "threat"]
+
+# (text, profanity, personal_attack, identity_attack, threat): a tiny but learnable corpus.
+TINY = [
+    ("what the fuck is this shit", 1, 0, 0, 0),
+    ("this is fucking ridiculous", 1, 0, 0, 0),
+    ("holy shit that is a lot of oil", 1, 0, 0, 0),
+    ("damn crap and bullshit everywhere", 1, 0, 0, 0),
+    ("you are an idiot and a disgrace", 0, 1, 0, 0),
+    ("you stupid loser, nobody reads you", 0, 1, 0, 0),
+    ("he is a senseless thief and a moron", 0, 1, 0, 0),
+    ("what an idiot, shut up you fool", 0, 1, 0, 0),
+    ("these barbaric people have no identity", 0, 0, 1, 0),
+    ("go back to mongolia you filthy tribe", 0, 0, 1, 0),
+    ("that whole race is subhuman vermin", 0, 0, 1, 0),
+    ("those people are savages, all of them", 0, 0, 1, 0),
+    ("i will kill you and burn your house", 0, 0, 0, 1),
+    ("we will hunt him down and hang him", 0, 0, 0, 1),
+    ("someone should shoot him in the head", 0, 0, 0, 1),
+    ("you will die soon, watch your back", 0, 0, 0, 1),
+    ("the talks in vienna resumed on monday", 0, 0, 0, 0),
+    ("armenia and azerbaijan discussed the border", 0, 0, 0, 0),
+    ("the minister said progress was slow", 0, 0, 0, 0),
+    ("i disagree with the government policy on oil", 0, 0, 0, 0),
+    ("my neighbours are azerbaijani and very kind", 0, 0, 0, 0),
+    ("i am a proud armenian and love my country", 0, 0, 0, 0),
+    ("turkish coffee is the best in the world", 0, 0, 0, 0),
+    ("the peace process needs international support", 0, 0, 0, 0),
+    ("thank you for this balanced article", 0, 0, 0, 0),
+    ("the referendum should decide the status", 0, 0, 0, 0),
+    ("the president visited istanbul on wednesday", 0, 0, 0, 0),
+    ("great reporting, keep it up", 0, 0, 0, 0),
+]
+
+
+def write_label_csv(path: Path, rows: list[tuple], source: str = "outlet") -> Path:
+    """Write rows of TINY's shape as a label file in the documented CSV schema."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text", *CATEGORIES, "source", "annotator", "note"])
+        for i, (text, *values) in enumerate(rows, start=1):
+            writer.writerow([f"t{i}", text, *values, source, "", ""])
+    return path
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    """The repository's policy."""
+    return Policy.load(POLICY_PATH)
+
+
+@pytest.fixture(scope="session")
+def tiny_labels_dir(tmp_path_factory) -> Path:
+    """A labels directory holding the tiny corpus (three copies in different wordings of the source)."""
+    root = tmp_path_factory.mktemp("labels")
+    write_label_csv(root / "outlet" / "tiny.csv", TINY)
+    return root
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory, tiny_labels_dir, policy) -> Path:
+    """A models directory with one trained, saved, current model."""
+    out = tmp_path_factory.mktemp("models")
+    labels = load_labels([tiny_labels_dir], policy)
+    config = TrainConfig(folds=2, n_jobs=1, C=10.0)
+    model = train(labels, policy, POLICY_PATH.read_text(encoding="utf-8"), config)
+    model.save(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def model(models_dir) -> Model:
+    """The session's trained model, loaded back from disk (checksums verified)."""
+    return load_model(models_dir / "current")

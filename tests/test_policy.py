@@ -1,0 +1,87 @@
+"""The policy file: categories, thresholds, word lists, decisions, and its errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.errors import PolicyError
+from moderation.policy import Policy
+
+BASE = """
+[categories.profanity]
+clause = "profanity"
+reject = 0.8
+review = 0.5
+[categories.threat]
+clause = "other inappropriate material"
+reject = 0.9
+review = 0.4
+"""
+
+
+def load(tmp_path, text):
+    path = tmp_path / "policy.toml"
+    path.write_text(text, encoding="utf-8")
+    return Policy.load(path)
+
+
+def test_repository_policy_names_the_four_categories(policy):
+    assert policy.names == ["profanity", "personal_attack", "identity_attack", "threat"]
+    assert "personal attacks" in policy.text
+    assert policy.max_chars == 20000
+
+
+def test_decide_follows_thresholds(tmp_path):
+    policy = load(tmp_path, BASE)
+    assert policy.decide({"profanity": 0.1, "threat": 0.1}).decision == "allow"
+    review = policy.decide({"profanity": 0.6, "threat": 0.1})
+    assert (review.decision, review.review, review.violations) == ("review", ["profanity"], [])
+    reject = policy.decide({"profanity": 0.6, "threat": 0.95})
+    assert (reject.decision, reject.violations, reject.review) == ("reject", ["threat"], ["profanity"])
+    assert any("threat score 0.95" in r for r in reject.reasons)
+
+
+def test_model_thresholds_override_policy_ones(tmp_path):
+    policy = load(tmp_path, BASE)
+    scores = {"profanity": 0.7, "threat": 0.0}
+    assert policy.decide(scores).decision == "review"
+    overridden = {"profanity": {"reject": 0.65, "review": 0.5}, "threat": {"reject": 0.9, "review": 0.4}}
+    assert policy.decide(scores, overridden).decision == "reject"
+
+
+def test_lexicon_hits_are_whole_words_and_force_their_action(tmp_path):
+    policy = load(tmp_path, BASE + '[[lexicon]]\nterm = "bad word"\ncategory = "profanity"\naction = "reject"\n')
+    hits = policy.lexicon_hits("A BAD   word here, not badword")
+    assert [(s, e) for s, e, _ in hits] == [(2, 12)]
+    decision = policy.decide({"profanity": 0.0, "threat": 0.0}, lexicon_hits=hits)
+    assert decision.decision == "reject" and decision.violations == ["profanity"]
+    assert policy.lexicon_hits("Scunthorpe badwords") == []
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "at least one category"),
+        (BASE.replace("review = 0.5", "review = 0.95"), "must not exceed reject"),
+        (BASE.replace("reject = 0.8", 'reject = "high"'), "categories.profanity.reject"),
+        (BASE.replace("[categories.threat]", "[categories.Threat]"), "lower-case"),
+        (BASE + '[[lexicon]]\nterm = "x"\ncategory = "spam"\n', "category 'spam' is not one of"),
+        (BASE + '[[lexicon]]\nterm = "x"\ncategory = "threat"\naction = "ban"\n', "action 'ban'"),
+        (BASE + "[limits]\nmax_chars = -3\n", "limits.max_chars"),
+        ("[categories\n", "not valid TOML"),
+    ],
+)
+def test_bad_policies_say_what_and_where(tmp_path, text, message):
+    with pytest.raises(PolicyError, match=message) as info:
+        load(tmp_path, text)
+    assert "policy.toml" in str(info.value)
+
+
+def test_missing_policy_file(tmp_path):
+    with pytest.raises(PolicyError, match="not found"):
+        Policy.load(tmp_path / "nope.toml")
+
+
+def test_unknown_category_lookup_lists_known_ones(policy):
+    with pytest.raises(PolicyError, match="profanity, personal_attack"):
+        policy.category("spam")
