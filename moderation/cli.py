@@ -68,7 +68,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score archive pages, JSON Lines or CSV into one output file."""
-    from moderation.archive import iter_comments
+    from moderation.inputs import iter_comments
     from moderation.batch import score_to_file
     from moderation.model import load_model, resolve_model_dir
 

@@ -62,7 +62,7 @@ def find_label_files(root: str | Path) -> list[Path]:
     if root.is_file():
         return [root]
     if not root.is_dir():
-        raise LabelError(f"{root}: no such label file or directory")
+        raise LabelError([LabelProblem(str(root), None, None, "no such label file or directory")])
     found = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).parts
@@ -85,9 +85,11 @@ def load_labels(paths: Iterable[str | Path], policy: Policy) -> LabelSet:
     >>> labels.categories
     ['profanity', 'personal_attack', 'identity_attack', 'threat']
     """
+    paths = list(paths)
     files = [f for p in paths for f in find_label_files(p)]
     if not files:
-        raise LabelError(f"no label files ({', '.join(SUFFIXES)}) under {', '.join(map(str, paths))}")
+        where = ", ".join(map(str, paths))
+        raise LabelError([LabelProblem(where, None, None, f"no label files ({', '.join(SUFFIXES)}) found")])
     labels = LabelSet(categories=policy.names)
     problems: list[LabelProblem] = []
     blocks = []
@@ -114,11 +116,12 @@ def load_labels(paths: Iterable[str | Path], policy: Policy) -> LabelSet:
 
 def check_labels(paths: Iterable[str | Path], policy: Policy) -> tuple[int, list[LabelProblem]]:
     """Validate label files; return (rows read, problems) instead of raising."""
+    paths = list(paths)
     try:
         labels = load_labels(paths, policy)
     except LabelError as exc:
         if not exc.problems:
-            return 0, [LabelProblem(str(list(paths)), None, None, str(exc))]
+            return 0, [LabelProblem(", ".join(map(str, paths)), None, None, str(exc))]
         return 0, exc.problems
     return len(labels), []
 

@@ -180,7 +180,7 @@ class Model:
             card["version"] = version
             card["files"] = {name: sha256_file(tmp / name) for name in (ARTIFACT, POLICY)}
             card["thresholds"] = self.thresholds
-            (tmp / CARD).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+            (tmp / CARD).write_text(json.dumps(card, indent=2, default=_json_default) + "\n", encoding="utf-8")
             os.replace(tmp, final)
         except BaseException:
             for child in tmp.glob("*"):
@@ -272,6 +272,17 @@ def load_model(path: str | Path) -> Model:
         card=card,
         policy_text=policy_text,
     )
+
+
+def _json_default(value: object) -> object:
+    """JSON for the odd values a card holds: numpy scalars and arrays, types (dtypes)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, type):
+        return value.__name__
+    return str(value)
 
 
 def _new_version() -> str:
