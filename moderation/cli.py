@@ -110,11 +110,13 @@ def cmd_labels_check(args: argparse.Namespace) -> int:
 
 def cmd_labels_import(args: argparse.Namespace) -> int:
     """Convert the public datasets into label files under labels/public/."""
-    from moderation.importers import import_all
+    from moderation.importers import copy_lexicons, import_all
 
     reports = import_all(Path(args.data), Path(args.out), _policy(args))
     for source, report in reports.items():
         print(f"{source}: {report}")
+    for path in copy_lexicons(Path(args.data), Path(args.lexicons)):
+        print(f"copied {path}")
     return 0
 
 
@@ -175,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", default=[str(DEFAULT_LABELS)], help="files or directories (default: labels)")
     p = add("import", cmd_labels_import, "convert the public datasets into labels/public/*.parquet", labels_sub)
     p.add_argument("--data", default="../shared/data", help="folder of the public datasets")
-    p.add_argument("--out", default=str(DEFAULT_LABELS / "public"))
+    p.add_argument("--out", default=str(DEFAULT_LABELS / "public"), help="where the label files go")
+    p.add_argument("--lexicons", default=str(DEFAULT_LABELS / "lexicons"), help="where the word lists go")
     return parser
 
 
