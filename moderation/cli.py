@@ -89,7 +89,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.settings import Settings
 
-    settings = Settings.from_env(model_dir=str(resolve_model_dir(args.model)))
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    model_dir = args.model or os.environ.get("MODERATION_MODEL_DIR") or str(DEFAULT_MODELS)
+    settings = Settings.from_env(model_dir=str(resolve_model_dir(model_dir)))
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
@@ -169,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "start the HTTP service (OpenAPI page at /docs)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--model", default=str(DEFAULT_MODELS), help="model directory (default: models/current)")
+    p.add_argument("--model", default=None,
+                   help="model directory (default: $MODERATION_MODEL_DIR, else models/current)")
 
     labels = sub.add_parser("labels", help="check or import label files", description="check or import label files")
     labels_sub = labels.add_subparsers(dest="labels_command", required=True, metavar="COMMAND")

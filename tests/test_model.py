@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 
@@ -93,6 +94,7 @@ def test_missing_or_broken_model_dirs(tmp_path, models_dir):
 
 
 def test_saving_twice_under_one_version_is_refused(model, tmp_path):
+    model = copy.copy(model)  # save() records the version on the instance: keep the session's intact
     model.save(tmp_path, version="v1")
     assert (tmp_path / "current").resolve().name == "v1"
     with pytest.raises(ModelError, match="already exists"):

@@ -1,0 +1,208 @@
+"""The FastAPI application: `create_app(settings)` builds it; the model is loaded at start-up.
+
+Run it with `moderation serve`, or `uvicorn --factory service.app:create_app` with
+`MODERATION_MODEL_DIR` set.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version as package_version
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from moderation.errors import InputError, ModerationError
+from moderation.model import Assessment, Model, load_model
+from service.dependencies import ModelHolder, get_model, require_api_key
+from service.errors import ApiError, install_error_handlers
+from service.middleware import BodyLimitMiddleware, CatchAllMiddleware
+from service.schemas import (
+    BatchRequest,
+    BatchResponse,
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    ScoreRequest,
+    ScoreResponse,
+    SpanOut,
+)
+from service.settings import Settings
+
+logger = logging.getLogger("service")
+STATIC = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """\
+Scores reader comments against the outlet's discussion policy ("comments that include profanity,
+personal attacks or other inappropriate material will not be permitted"): a probability per policy
+category, a decision (**allow**, **review** or **reject**), the reasons, and the words that drove it.
+
+Every error is `{"error": {"code", "message", "field", "details"}}` naming the field at fault.
+When the service is configured with API keys, the scoring endpoints need one in the `X-API-Key`
+header or the `key` query parameter. A page for moderators is at [`/`](/).
+"""
+
+_ERRORS = {status: {"model": ErrorResponse, "description": text} for status, text in {
+    400: "Malformed JSON (`malformed_json`).",
+    401: "API key missing or wrong (`unauthorized`).",
+    413: "Body, text or batch over its limit (`body_too_large`, `text_too_long`, `batch_too_large`).",
+    415: "Body not sent as `application/json` (`unsupported_media_type`).",
+    422: "Invalid field: empty text, wrong type, missing or unknown field (the `field` names it).",
+    503: "No model loaded (`model_unavailable`).",
+}.items()}
+
+
+def create_app(settings: Settings | None = None, model: Model | None = None) -> FastAPI:
+    """Build the application; the model in `settings.model_dir` (or `model`) is loaded at start-up.
+
+    >>> app = create_app(Settings(model_dir="models/current"))  # doctest: +SKIP
+    """
+    if settings is None:
+        settings = Settings.from_env() if model is None else Settings(model_dir="(model passed to create_app)")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if model is not None:
+            loaded = model
+        else:
+            try:
+                loaded = await run_in_threadpool(load_model, settings.model_dir)
+            except ModerationError as exc:
+                logger.error("cannot start: %s", exc)
+                raise
+        app.state.models.swap(loaded)
+        logger.info("serving model %s from %s", loaded.version, settings.model_dir)
+        try:
+            yield
+        finally:
+            app.state.models.swap(None)
+
+    app = FastAPI(
+        title="Comment moderation",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "scoring", "description": "Score comments against the discussion policy."},
+            {"name": "service", "description": "Health and the model being served."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.models = ModelHolder()
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CatchAllMiddleware)  # added last: the outermost of ours
+    _add_routes(app)
+    return app
+
+
+def _add_routes(app: FastAPI) -> None:
+    scoring = {"tags": ["scoring"], "dependencies": [Depends(require_api_key)], "responses": _ERRORS}
+
+    @app.post("/v1/score", response_model=ScoreResponse, summary="Score one comment", **scoring)
+    def score(body: ScoreRequest, model: Model = Depends(get_model)) -> ScoreResponse:
+        """Scores per category, the decision, the reasons and the evidence spans for one comment.
+
+        Span offsets index the submitted `text` (`text[start:end] == span.text`).
+        """
+        text = _check(model, body.text, "text")
+        (assessment,) = model.assess([text])
+        return _result(body.id, model, assessment)
+
+    @app.post("/v1/score/batch", response_model=BatchResponse, summary="Score many comments", **scoring)
+    def score_batch(body: BatchRequest, model: Model = Depends(get_model)) -> BatchResponse:
+        """Score up to the policy's `max_batch` comments in one call; results come back in request order.
+
+        A bad item fails the whole batch with a 4xx naming it, e.g. `comments[3].text`.
+        """
+        limit = model.policy.max_batch
+        if len(body.comments) > limit:
+            raise ApiError(413, "batch_too_large",
+                           f"comments: {len(body.comments)} comments; a batch holds at most {limit}", "comments")
+        texts = [_check(model, c.text, f"comments[{i}].text") for i, c in enumerate(body.comments)]
+        assessments = model.assess(texts)
+        return BatchResponse(
+            model=model.version,
+            results=[_result(c.id, model, a) for c, a in zip(body.comments, assessments)],
+        )
+
+    @app.get("/healthz", response_model=Health, tags=["service"], summary="Liveness",
+             responses={503: _ERRORS[503]})
+    def healthz(model: Model = Depends(get_model)) -> Health:
+        """`ok` and the version of the model being served. Never needs an API key."""
+        return Health(status="ok", model=model.version)
+
+    @app.get("/v1/model", response_model=ModelInfo, tags=["service"], summary="The model being served",
+             responses={503: _ERRORS[503]})
+    def model_info(model: Model = Depends(get_model)) -> ModelInfo:
+        """Version, categories, thresholds, training data, cross-validated metrics and library versions."""
+        card = model.card
+        cv = card.get("cross_validation") or {}
+        return ModelInfo(
+            version=model.version,
+            description=card.get("model"),
+            policy=card.get("policy") or model.policy.name,
+            categories=model.categories,
+            thresholds=model.thresholds,
+            limits={"max_chars": model.policy.max_chars, "max_batch": model.policy.max_batch},
+            training_data=_finite(card.get("training_data") or {}),
+            metrics=_finite(cv.get("metrics")) if cv else None,
+            cross_validation=cv.get("method") if cv else None,
+            created=card.get("created"),
+            libraries={str(k): str(v) for k, v in (card.get("libraries") or {}).items()},
+        )
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The moderators' page."""
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _check(model: Model, text: str, field: str) -> str:
+    """The model's text checks, as a 422 (blank) or 413 (over `max_chars`) naming `field`."""
+    try:
+        return model.check_text(text, field)
+    except InputError as exc:
+        if isinstance(text, str) and len(text) > model.policy.max_chars:
+            raise ApiError(413, "text_too_long", str(exc), field) from None
+        raise ApiError(422, "invalid_text", str(exc), field) from None
+
+
+def _result(comment_id: str | None, model: Model, a: Assessment) -> ScoreResponse:
+    return ScoreResponse(
+        id=comment_id,
+        model=model.version,
+        scores=a.scores,
+        decision=a.decision.decision,
+        violations=a.decision.violations,
+        review=a.decision.review,
+        reasons=a.decision.reasons,
+        spans=[SpanOut(start=s.start, end=s.end, category=s.category, weight=s.weight, text=s.text,
+                       source=s.source) for s in a.spans],
+    )
+
+
+def _finite(value: Any) -> Any:
+    """The card's numbers with NaN and infinities as null (JSON has neither)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _version() -> str:
+    try:
+        return package_version("moderation")
+    except PackageNotFoundError:
+        return "0+unknown"
