@@ -179,7 +179,7 @@ def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, lis
 
     n = table.num_rows
     where = (lambda i: lines[i]) if lines is not None else (lambda i: i + 1)
-    cols = {c: table[c] for c in header}
+    cols = {c: table.data.column(c).to_pylist() for c in header}
     values = np.full((n, len(policy.names)), np.nan, dtype=np.float32)
     keep = np.ones(n, dtype=bool)
     seen_ids: dict[tuple[str, str], int] = {}

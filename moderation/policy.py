@@ -67,6 +67,7 @@ class Policy:
     lexicon: tuple[LexiconTerm, ...] = field(default_factory=tuple)
     source_weights: dict[str, float] = field(default_factory=dict)
     not_for_evaluation: tuple[str, ...] = ()
+    training_alpha: dict[str, float] = field(default_factory=dict)
 
     def source_weight(self, source: str) -> float:
         """Training weight of a label source (1.0 unless the policy says otherwise)."""
@@ -160,12 +161,21 @@ class Policy:
                 raise PolicyError(
                     f"{source}: training.source_weights.{key}: expected a number ≥ 0, found {value!r}"
                 )
+        alpha = training.get("alpha", {})
+        if not isinstance(alpha, Mapping):
+            raise PolicyError(f"{source}: training.alpha must be a table of numbers per category")
+        for key, value in alpha.items():
+            if key not in names:
+                raise PolicyError(f"{source}: training.alpha.{key}: not a category ({', '.join(sorted(names))})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise PolicyError(f"{source}: training.alpha.{key}: expected a number > 0, found {value!r}")
         excluded = training.get("not_for_evaluation", [])
         if not isinstance(excluded, list) or not all(isinstance(x, str) for x in excluded):
             raise PolicyError(f"{source}: training.not_for_evaluation must be a list of source names")
         return cls(
             source_weights={k: float(v) for k, v in weights.items()},
             not_for_evaluation=tuple(excluded),
+            training_alpha={k: float(v) for k, v in alpha.items()},
             name=str(raw.get("name", "policy")),
             text=str(raw.get("text", "")),
             categories=tuple(categories),

@@ -79,7 +79,7 @@ def models_dir(tmp_path_factory, tiny_labels_dir, policy) -> Path:
     """A models directory with one trained, saved, current model."""
     out = tmp_path_factory.mktemp("models")
     labels = load_labels([tiny_labels_dir], policy)
-    config = TrainConfig(folds=2, n_jobs=1, C=10.0)
+    config = TrainConfig(folds=2, n_jobs=1, alpha=1e-4)
     model = train(labels, policy, POLICY_PATH.read_text(encoding="utf-8"), config)
     model.save(out)
     return out
