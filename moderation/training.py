@@ -24,10 +24,11 @@ class TrainConfig:
 
     alpha: float = 3e-5  # L2 regularisation of each head; the policy's [training.alpha] overrides per category
     balance: float = 0.5  # 0: as labelled; 1: positives and negatives weigh the same in each head
+    nb_smoothing: float = 0.1  # NB-weighting of the features per head (0 turns it off)
     epochs: int = 8
     folds: int = 5
     seed: int = 0
-    featurizer: dict = field(default_factory=dict)
+    featurizer: dict = field(default_factory=lambda: {"word_weight": 2.0})
     n_jobs: int = -1
 
 
@@ -124,7 +125,9 @@ def _fit_head(X, subset: np.ndarray | None, soft: np.ndarray, weight: np.ndarray
     """One logistic-regression head on the rows whose label is known; soft labels become two weighted rows.
 
     Fitted by averaged stochastic gradient descent on the log loss: as accurate as liblinear here
-    (held-out ROC-AUC within 0.002) and eight times faster.
+    (held-out ROC-AUC within 0.002) and eight times faster. With `nb_smoothing` > 0 each feature is
+    first scaled by its naive-Bayes log-count ratio for this head (Wang & Manning's NB-weighting);
+    the scale is folded into the returned coefficients, so scoring stays one sparse product.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import SGDClassifier
@@ -145,10 +148,25 @@ def _fit_head(X, subset: np.ndarray | None, soft: np.ndarray, weight: np.ndarray
     sw *= len(sw) / sw.sum()
     clf = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=config.epochs, tol=None, average=True,
                         random_state=config.seed)
+    features = X[rows]
+    scale = None
+    if config.nb_smoothing > 0:
+        scale = nb_ratio(features, y, sw, config.nb_smoothing)
+        features.data *= scale[features.indices]  # in place: `features` is this head's own copy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs is the design
-        clf.fit(X[rows], y, sample_weight=sw)
-    return clf.coef_.ravel().astype(np.float32), float(clf.intercept_[0])
+        clf.fit(features, y, sample_weight=sw)
+    coef = clf.coef_.ravel()
+    if scale is not None:
+        coef = coef * scale
+    return coef.astype(np.float32), float(clf.intercept_[0])
+
+
+def nb_ratio(X, y: np.ndarray, sample_weight: np.ndarray, smoothing: float) -> np.ndarray:
+    """Log-count ratio per feature: log of (positive share of the feature) / (negative share)."""
+    positive = np.asarray(X[y == 1].T @ sample_weight[y == 1]).ravel() + smoothing
+    negative = np.asarray(X[y == 0].T @ sample_weight[y == 0]).ravel() + smoothing
+    return np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
 
 
 def _alphas(policy: Policy, config: TrainConfig) -> list[float]:
@@ -192,7 +210,6 @@ def cross_validated_scores(X, examples: Examples, config: TrainConfig, alphas: l
     for (f, j), (coef, intercept) in zip(where, _run(tasks, config.n_jobs)):
         test = folds[f][1]
         oof[test, j] = np.asarray(X[test] @ coef).ravel() + intercept
-    oof[np.isnan(examples.soft)] = np.nan
     return oof
 
 
@@ -247,7 +264,8 @@ def train(
     seconds = time.perf_counter() - started
     log(f"trained {k} heads ({seconds:.1f} s)")
     card = {
-        "model": "normalise → hashed word+char TF-IDF → logistic regression per category (averaged SGD) "
+        "model": "normalise → hashed word+char TF-IDF → NB-weighted logistic regression per category "
+                 "(averaged SGD) "
                  "→ Platt scaling",
         "regularisation": dict(zip(policy.names, alphas)),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

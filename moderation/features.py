@@ -1,0 +1,625 @@
+"""Featurisation: word and character n-grams, hashed and TF-IDF weighted, vectorised over a batch.
+
+`HashingTfidf` is the production featuriser; `SklearnTfidf` is the scikit-learn baseline the
+benchmarks compare it with. Both are scikit-learn transformers and explain a score through
+`occurrences(text)`: every n-gram occurrence with its character span and TF-IDF value.
+
+Feature space of `HashingTfidf`: columns `[0, n_features // 2)` hold word n-grams and
+`[n_features // 2, n_features)` hold character n-grams, so `word_weight` and `char_weight`
+scale disjoint blocks and a column always says which kind of n-gram it counts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
+from numbers import Real
+from typing import Callable, Iterable, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["HashingTfidf", "SklearnTfidf"]
+
+_M64 = (1 << 64) - 1
+_P = 0x9E3779B97F4A7C15  # odd base of the polynomial hash of an n-gram's code points
+_SPACE = ord(" ") + 1  # a code point c enters the hash as c + 1
+_SEP = "\x00"  # joins the documents of a batch; never part of a word or n-gram
+_WORD, _CHAR = 1, 2
+_CHUNK_DOCS, _CHUNK_CHARS = 20_000, 1 << 17
+_WORD_RE = re.compile(r"\w+")
+
+
+# --------------------------------------------------------------------------- hashing, pure Python
+
+
+def _py_fmix(h: int) -> int:
+    """murmur3's 64-bit finaliser on a Python int."""
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & _M64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & _M64
+    return h ^ (h >> 33)
+
+
+def _seed(block: int, n: int) -> int:
+    """Seed of one n-gram kind (word or char, and its n), so that kinds never collide systematically."""
+    return _py_fmix((block << 32) | n)
+
+
+def _py_column(gram: str, block: int, n: int, n_features: int) -> int:
+    """Column of one n-gram string: polynomial hash of its code points, finalised, then reduced."""
+    h = 0
+    for ch in gram:
+        h = (h * _P + ord(ch) + 1) & _M64
+    half = n_features // 2
+    size, offset = (half, 0) if block == _WORD else (n_features - half, half)
+    return _py_fmix(h ^ _seed(block, n)) % size + offset
+
+
+def _reference_counts(
+    text: str,
+    *,
+    n_features: int = 2**20,
+    word_ngram_range: tuple[int, int] = (1, 2),
+    char_ngram_range: tuple[int, int] = (2, 5),
+    char_mode: str = "wb",
+    lowercase: bool = True,
+) -> dict[int, int]:
+    """Column -> count of one text, one n-gram at a time: the specification the fast path must meet."""
+    if lowercase:
+        text = text.lower()
+    words = _WORD_RE.findall(text)
+    counts: Counter[int] = Counter()
+    for n in range(word_ngram_range[0], word_ngram_range[1] + 1):
+        for i in range(len(words) - n + 1):
+            counts[_py_column(" ".join(words[i : i + n]), _WORD, n, n_features)] += 1
+    units = [f" {w} " for w in words] if char_mode == "wb" else [text]
+    for n in range(char_ngram_range[0], char_ngram_range[1] + 1):
+        for unit in units:
+            for a in range(len(unit) - n + 1):
+                counts[_py_column(unit[a : a + n], _CHAR, n, n_features)] += 1
+    return dict(counts)
+
+
+# --------------------------------------------------------------------------- hashing, vectorised
+
+
+class _Spec(NamedTuple):
+    n_features: int
+    word_range: tuple[int, int] | None  # None: block skipped (its weight is 0)
+    char_range: tuple[int, int] | None
+    char_mode: str
+
+
+def _fmix(h: np.ndarray) -> np.ndarray:
+    """murmur3's 64-bit finaliser, in place on a uint64 array."""
+    shifted = h >> 33
+    h ^= shifted
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= np.right_shift(h, 33, out=shifted)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= np.right_shift(h, 33, out=shifted)
+    return h
+
+
+def _columns(h: np.ndarray, block: int, n: int, n_features: int) -> np.ndarray:
+    """Vectorised `_py_column` from the polynomial hashes `h` (consumed)."""
+    half = n_features // 2
+    size, offset = (half, 0) if block == _WORD else (n_features - half, half)
+    h ^= np.uint64(_seed(block, n))
+    h = _fmix(h)
+    h = h & np.uint64(size - 1) if size & (size - 1) == 0 else h % np.uint64(size)
+    h += np.uint64(offset)
+    return h
+
+
+@cache
+def _bmp_word_table() -> np.ndarray:
+    """`\\w` membership of every code point below 0x10000 (what `re` uses: isalnum or '_')."""
+    return np.fromiter((chr(c).isalnum() or c == 95 for c in range(0x10000)), bool, 0x10000)
+
+
+def _is_word(cp: np.ndarray) -> np.ndarray:
+    """Boolean mask of word characters for an array of code points."""
+    table = _bmp_word_table()
+    word = table[np.minimum(cp, 0xFFFF)]
+    astral = cp > 0xFFFF
+    if astral.any():
+        high = np.unique(cp[astral])
+        ok = np.fromiter((chr(c).isalnum() for c in high.tolist()), bool, len(high))
+        word[astral] = ok[np.searchsorted(high, cp[astral])]
+    return word
+
+
+def _powers(m: int) -> np.ndarray:
+    """P**0 .. P**(m-1) modulo 2**64."""
+    pw = np.full(max(m, 1), _P, np.uint64)
+    pw[0] = 1
+    return np.cumprod(pw, dtype=np.uint64)
+
+
+def _hash_ngrams(docs: list[str], spec: _Spec, spans: bool = False) -> tuple[np.ndarray, ...]:
+    """Every n-gram occurrence of `docs`, batch-vectorised.
+
+    Returns `(keys,)` with keys = doc * n_features + column (uint64), or with `spans`
+    `(doc, column, start, end)` with start/end character offsets into each document.
+    """
+    n_docs, nf = len(docs), spec.n_features
+    lengths = np.fromiter(map(len, docs), np.int64, n_docs)
+    doc_start = np.zeros(n_docs, np.int64)
+    np.cumsum(lengths[:-1] + 1, out=doc_start[1:])
+    cp = np.frombuffer(_SEP.join(docs).encode("utf-32-le", "surrogatepass"), np.uint32)
+    seps = doc_start[1:] - 1
+    word = _is_word(cp)
+    word[seps] = False
+    edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    ws, we = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    wlen, nw = we - ws, len(ws)
+    wdoc = np.searchsorted(doc_start, ws, side="right") - 1
+    chars = cp[word].astype(np.uint64) + 1
+    pw = _powers(int(wlen.max(initial=0)) + 1)
+    out: list[tuple[np.ndarray, ...]] = []
+
+    def emit(block: int, n: int, h: np.ndarray, at: np.ndarray, start=None, end=None) -> None:
+        # `at`: the n-grams' documents with spans, else their doc * n_features
+        col = _columns(h, block, n, nf)
+        if spans:
+            out.append((at, col.astype(np.int64), start - doc_start[at], end - doc_start[at]))
+        else:
+            out.append((col + at,))
+
+    if spec.word_range and nw:
+        wend = np.cumsum(wlen)
+        back = np.repeat(wend - 1, wlen) - np.arange(len(chars))  # distance to the word's last char
+        hw = np.add.reduceat(chars * pw[back], wend - wlen)
+        for n in range(spec.word_range[0], spec.word_range[1] + 1):
+            m = max(nw - n + 1, 0)
+            k = np.flatnonzero(wdoc[:m] == wdoc[n - 1 : n - 1 + m])
+            h = hw[k]
+            for j in range(1, n):  # hash of "w1 w2 ..." from the words' hashes
+                h = (h * _P + _SPACE) * pw[wlen[k + j]] + hw[k + j]
+            at = wdoc[k] if spans else wdoc[k].astype(np.uint64) * np.uint64(nf)
+            emit(_WORD, n, h, at, ws[k], we[k + n - 1])
+
+    if spec.char_range:
+        if spec.char_mode == "wb":  # each word padded with a space on each side, end to end
+            unit_len, unit_doc = wlen + 2, wdoc
+            text = np.full(int(unit_len.sum()), _SPACE, np.uint64)
+            text[np.arange(len(chars)) + np.repeat(2 * np.arange(nw) + 1, wlen)] = chars
+        else:  # each document whole, end to end
+            unit_len, unit_doc = lengths, np.arange(n_docs)
+            keep = np.ones(len(cp), bool)
+            keep[seps] = False
+            text = cp[keep].astype(np.uint64) + 1
+        unit = np.repeat(np.arange(len(unit_len), dtype=np.int32), unit_len)
+        if spans:
+            unit_start = np.cumsum(unit_len) - unit_len
+        else:  # doc * n_features at each position, added to the columns to make the keys
+            base = np.repeat(unit_doc.astype(np.uint64) * np.uint64(nf), unit_len)
+        g = text.copy()
+        for n in range(1, spec.char_range[1] + 1):
+            if n > 1:  # g[i] becomes the hash of the n-gram starting at i
+                g = g[:-1]
+                g *= np.uint64(_P)
+                g += text[n - 1 :]
+            if n < spec.char_range[0]:
+                continue
+            valid = unit[: len(g)] == unit[n - 1 :]
+            if not spans:
+                emit(_CHAR, n, g[valid], base[: len(g)][valid])
+                continue
+            a = np.flatnonzero(valid)
+            u = unit[a]
+            start = a - unit_start[u]
+            if spec.char_mode == "wb":  # clip the padding off the span; offset to the word
+                start, end = np.clip(start - 1, 0, wlen[u]), np.clip(start + n - 1, 0, wlen[u])
+                start, end = start + ws[u], end + ws[u]
+            else:
+                start = start + doc_start[u]
+                end = start + n
+            emit(_CHAR, n, g[a], unit_doc[u], start, end)
+
+    if not out:
+        return tuple(np.zeros(0, np.int64) for _ in range(4)) if spans else (np.zeros(0, np.uint64),)
+    return tuple(np.concatenate(parts) for parts in zip(*out))
+
+
+def _count_chunk(docs: list[str], spec: _Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw n-gram counts of `docs` as CSR pieces: (counts, columns, nonzeros per row)."""
+    (keys,) = _hash_ngrams(docs, spec)
+    if len(docs) * spec.n_features <= 2**32:
+        keys = keys.astype(np.uint32)  # sorts twice as fast
+    keys.sort()
+    first = np.ones(len(keys), bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    counts = np.diff(at, append=len(keys)).astype(np.int32)
+    rows, cols = np.divmod(keys[at], keys.dtype.type(spec.n_features))
+    return counts, cols.astype(np.int32), np.bincount(rows.astype(np.int64), minlength=len(docs))
+
+
+def _chunks(docs: list[str]) -> list[list[str]]:
+    """`docs` cut into consecutive slices of at most _CHUNK_DOCS documents and ~_CHUNK_CHARS characters."""
+    ends = np.cumsum(np.fromiter(map(len, docs), np.int64, len(docs)) + 1)
+    chunks, a = [], 0
+    while a < len(docs):
+        budget = (ends[a - 1] if a else 0) + _CHUNK_CHARS
+        b = max(a + 1, min(a + _CHUNK_DOCS, int(np.searchsorted(ends, budget, side="right"))))
+        chunks.append(docs[a:b])
+        a = b
+    return chunks
+
+
+def _normalise_rows(data: np.ndarray, row_nnz: np.ndarray, norm: str | None) -> None:
+    """Scale consecutive rows (`row_nnz` values each) of `data` in place to unit l2 or l1 norm."""
+    if norm is None or not len(data):
+        return
+    filled = row_nnz > 0
+    size = np.square(data) if norm == "l2" else np.abs(data)
+    sums = np.add.reduceat(size, (np.cumsum(row_nnz) - row_nnz)[filled], dtype=np.float64)  # row by row
+    scale = np.sqrt(sums) if norm == "l2" else sums
+    data /= np.repeat(scale.astype(data.dtype), row_nnz[filled])
+
+
+def _assemble(pieces: list, n_docs: int, n_features: int, dtype: np.dtype) -> sp.csr_matrix:
+    """One CSR matrix from pieces (values, columns, nonzeros per row) of consecutive rows; frees them."""
+    total = sum(len(piece[1]) for piece in pieces)
+    index = np.int32 if total < 2**31 else np.int64
+    data, cols, indptr = np.empty(total, dtype), np.empty(total, index), np.zeros(n_docs + 1, index)
+    at, row = 0, 0
+    for i, (values, columns, row_nnz) in enumerate(pieces):
+        data[at : at + len(values)], cols[at : at + len(values)] = values, columns
+        ends = indptr[row + 1 : row + 1 + len(row_nnz)]
+        np.cumsum(row_nnz, out=ends)
+        ends += at
+        at, row, pieces[i] = at + len(values), row + len(row_nnz), None
+    return sp.csr_matrix((data, cols, indptr), shape=(n_docs, n_features))
+
+
+def _check_texts(X: Iterable[str]) -> list[str]:
+    """The documents of X as a list of str; ValueError naming the first one that is not a str."""
+    if isinstance(X, (str, bytes)):
+        raise ValueError(f"expected a sequence of str, got a single {type(X).__name__}; wrap it in a list")
+    texts = list(X)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ValueError(f"X[{i}] is {type(t).__name__} ({t!r:.40}), expected str")
+    return texts
+
+
+def _lower_with_map(text: str) -> tuple[str, np.ndarray]:
+    """`text.lower()` and, for each of its positions plus the end, the position in `text`."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low, np.arange(len(text) + 1)
+    grow = np.fromiter((len(c.lower()) for c in text), np.int64, len(text))  # 'İ' -> 'i̇'
+    return low, np.append(np.repeat(np.arange(len(text)), grow), len(text))
+
+
+def _map_spans(start: np.ndarray, end: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spans in the lower-cased text mapped back to the original text."""
+    return where[start], np.where(end > start, where[np.maximum(end - 1, 0)] + 1, where[start])
+
+
+def _shares(row: sp.csr_matrix, col: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Each occurrence's share of its column's value in the one-row matrix `row`."""
+    uniq, inv, cnt = np.unique(col, return_inverse=True, return_counts=True)
+    dense = row[:, uniq].toarray().ravel() if len(uniq) else np.zeros(0)
+    return (dense[inv] / cnt[inv]).astype(dtype)
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+class HashingTfidf(TransformerMixin, BaseEstimator):
+    """Hashed word and char n-grams, (sublinear) TF x IDF, normalised rows; vectorised over a batch.
+
+    A word is a maximal run of `\\w` characters (single characters count); word n-grams join
+    consecutive words of a document with one space. `char_mode="wb"` takes char n-grams inside each
+    word padded with one space on each side (a padded word shorter than n gives no n-gram, unlike
+    scikit-learn's char_wb which then counts it whole); `"char"` takes them over the raw document.
+    Word n-grams hash into columns `[0, n_features // 2)`, char n-grams into the upper half.
+    `min_df` zeroes the IDF of columns seen in fewer than `min_df` training documents, so with the
+    default 1 a column never seen in training stays empty, as with a vocabulary; 0 keeps them all.
+    A block whose weight is 0 is not computed. `n_jobs` featurises chunks on that many threads
+    (None: 1, -1: all CPUs); the result never depends on it nor on how the input is chunked.
+
+    >>> vec = HashingTfidf(n_features=2**16).fit(["you are an idiot", "thanks for the fix"])
+    >>> vec.transform(["what an idiot"]).shape
+    (1, 65536)
+    """
+
+    def __init__(
+        self,
+        n_features: int = 2**20,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        char_mode: str = "wb",
+        lowercase: bool = True,
+        sublinear_tf: bool = True,
+        use_idf: bool = True,
+        smooth_idf: bool = True,
+        min_df: int = 1,
+        word_weight: float = 1.0,
+        char_weight: float = 1.0,
+        norm: str | None = "l2",
+        binary: bool = False,
+        dtype: type = np.float32,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_features = n_features
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.char_mode = char_mode
+        self.lowercase = lowercase
+        self.sublinear_tf = sublinear_tf
+        self.use_idf = use_idf
+        self.smooth_idf = smooth_idf
+        self.min_df = min_df
+        self.word_weight = word_weight
+        self.char_weight = char_weight
+        self.norm = norm
+        self.binary = binary
+        self.dtype = dtype
+        self.n_jobs = n_jobs
+
+    def fit(self, X: Iterable[str], y: object = None) -> "HashingTfidf":
+        """Learn `idf_` from the documents X."""
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X: Iterable[str], y: object = None) -> sp.csr_matrix:
+        """Learn `idf_` from X and return X's TF-IDF matrix (one counting pass)."""
+        spec, texts = self._spec(), self._texts(X)
+        if not texts:
+            raise ValueError("cannot fit on 0 documents")
+        pieces = self._map(partial(_count_chunk, spec=spec), _chunks(texts))
+        df = np.bincount(np.concatenate([cols for _, cols, _ in pieces]), minlength=spec.n_features)
+        if self.use_idf:
+            n = len(texts)  # without smoothing, a column never seen counts as seen once (matters if min_df=0)
+            idf = np.log((n + 1) / (df + 1)) + 1 if self.smooth_idf else np.log(n / np.maximum(df, 1)) + 1
+        else:
+            idf = np.ones(spec.n_features)
+        idf[df < self.min_df] = 0.0
+        self.idf_ = idf.astype(np.float32)
+        weighed = self._map(lambda piece: self._weigh(*piece), pieces)
+        return _assemble(weighed, len(texts), spec.n_features, np.dtype(self.dtype))
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        """TF-IDF matrix of the documents X: CSR, shape (len(X), n_features), rows normalised."""
+        check_is_fitted(self)
+        spec, texts = self._spec(), self._texts(X)
+        if self.idf_.shape[0] != spec.n_features:
+            raise ValueError(f"n_features={spec.n_features} but the model was fitted with {self.idf_.shape[0]}")
+        pieces = self._map(lambda docs: self._weigh(*_count_chunk(docs, spec)), _chunks(texts))
+        return _assemble(pieces, len(texts), spec.n_features, np.dtype(self.dtype))
+
+    def occurrences(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every n-gram occurrence of one text as (column, start, end, value) arrays, by position.
+
+        `text[start:end]` is the occurrence (a char n-gram's padding is clipped off) and `value` its
+        share of the transformed row, so `value * coef[column]` is its contribution to a score.
+
+        >>> vec = HashingTfidf(n_features=2**16).fit(["you are an idiot", "thanks"])
+        >>> col, start, end, value = vec.occurrences("an idiot")
+        >>> sorted({"an idiot"[s:e] for s, e in zip(start, end)})[:4]
+        ['a', 'an', 'an idiot', 'di']
+        """
+        check_is_fitted(self)
+        if not isinstance(text, str):
+            raise ValueError(f"text is {type(text).__name__}, expected str")
+        spec = self._spec()
+        low, where = _lower_with_map(text) if self.lowercase else (text, np.arange(len(text) + 1))
+        _, col, start, end = _hash_ngrams([low], spec, spans=True)
+        start, end = _map_spans(start, end, where)
+        value = _shares(self.transform([text]), col, np.dtype(self.dtype))
+        order = np.lexsort((col, end, start))
+        return col[order], start[order], end[order], value[order]
+
+    def _spec(self) -> _Spec:
+        """The validated parameters that decide the columns; ValueError naming a bad value."""
+
+        def is_int(v: object) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        def bad(name: str, expected: str) -> ValueError:
+            return ValueError(f"{name} must be {expected}, got {getattr(self, name)!r}")
+
+        if not (is_int(self.n_features) and 2 <= self.n_features <= 2**31 - 1):
+            raise bad("n_features", "an int in [2, 2**31 - 1]")
+        for name in ("word_ngram_range", "char_ngram_range"):
+            r = getattr(self, name)
+            if not (isinstance(r, (tuple, list)) and len(r) == 2 and all(map(is_int, r)) and 1 <= r[0] <= r[1]):
+                raise bad(name, "a pair (min_n, max_n) with 1 <= min_n <= max_n")
+        if self.char_mode not in ("wb", "char"):
+            raise bad("char_mode", "'wb' or 'char'")
+        for name in ("word_weight", "char_weight"):
+            if not (isinstance(getattr(self, name), Real) and not isinstance(getattr(self, name), bool)
+                    and getattr(self, name) >= 0):
+                raise bad(name, "a number >= 0")
+        if self.norm not in ("l2", "l1", None):
+            raise bad("norm", "'l2', 'l1' or None")
+        if self.dtype not in (np.float32, np.float64, "float32", "float64"):
+            raise bad("dtype", "np.float32 or np.float64")
+        if not (is_int(self.min_df) and self.min_df >= 0):
+            raise bad("min_df", "an int >= 0")
+        if not (self.n_jobs is None or (is_int(self.n_jobs) and self.n_jobs != 0)):
+            raise bad("n_jobs", "None or a non-zero int (-1: all CPUs)")
+        word = tuple(self.word_ngram_range) if self.word_weight > 0 else None
+        char = tuple(self.char_ngram_range) if self.char_weight > 0 else None
+        return _Spec(int(self.n_features), word, char, self.char_mode)
+
+    def _texts(self, X: Iterable[str]) -> list[str]:
+        """The documents of X, checked and lower-cased if asked."""
+        texts = _check_texts(X)
+        return [t.lower() for t in texts] if self.lowercase else texts
+
+    def _map(self, fn: Callable, items: list) -> list:
+        """[fn(item) for item in items], on `n_jobs` threads (numpy releases the GIL)."""
+        n_jobs = self.n_jobs or 1
+        if n_jobs < 0:  # -1: every CPU, -2: all but one, ...
+            n_jobs = (os.cpu_count() or 1) + 1 + n_jobs
+        if n_jobs <= 1 or len(items) <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(min(n_jobs, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+    def _counts(self, X: Iterable[str]) -> sp.csr_matrix:
+        """Raw n-gram counts of X, int32 CSR of shape (len(X), n_features)."""
+        spec, texts = self._spec(), self._texts(X)
+        pieces = self._map(partial(_count_chunk, spec=spec), _chunks(texts))
+        return _assemble(pieces, len(texts), spec.n_features, np.dtype(np.int32))
+
+    def _weigh(self, counts: np.ndarray, cols: np.ndarray, row_nnz: np.ndarray) -> tuple[np.ndarray, ...]:
+        """TF x IDF x block weight of consecutive rows' counts, zeros dropped, rows normalised."""
+        dtype = np.dtype(self.dtype)
+        if self.binary:
+            data = np.ones(len(counts), dtype)
+        elif self.sublinear_tf:  # 1 + log(count), looked up in a table of the counts present
+            data = (1 + np.log(np.arange(1, counts.max(initial=0) + 1))).astype(dtype)[counts - 1]
+        else:
+            data = counts.astype(dtype)
+        data *= self.idf_[cols]
+        if self.word_weight != 1 or self.char_weight != 1:
+            data *= np.where(cols < self.n_features // 2, self.word_weight, self.char_weight).astype(dtype)
+        if not data.all():  # columns with idf 0 (min_df) or a block weight of 0
+            keep = data != 0
+            rows = np.repeat(np.arange(len(row_nnz)), row_nnz)
+            data, cols, row_nnz = data[keep], cols[keep], np.bincount(rows[keep], minlength=len(row_nnz))
+        _normalise_rows(data, row_nnz, self.norm)
+        return data, cols, row_nnz
+
+    def __sklearn_tags__(self):  # noqa: D105 - input is a 1-d sequence of str, like TfidfVectorizer's
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+class SklearnTfidf(TransformerMixin, BaseEstimator):
+    """The baseline: scikit-learn's word and char_wb TfidfVectorizers, stacked, rows normalised.
+
+    Same weighting as `HashingTfidf` (each block's raw TF-IDF scaled by its weight, then one
+    normalisation of the whole row), with exact, pruned vocabularies instead of hashing. Note that
+    scikit-learn's char_wb splits words on white space, not on `\\w` as `HashingTfidf` does.
+
+    >>> vec = SklearnTfidf(word_min_df=1, char_min_df=1).fit(["you are an idiot", "thanks"])
+    >>> vec.transform(["what an idiot"]).shape[0]
+    1
+    """
+
+    def __init__(
+        self,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        word_min_df: int | float = 2,
+        char_min_df: int | float = 3,
+        word_max_features: int | None = 200_000,
+        char_max_features: int | None = 300_000,
+        lowercase: bool = True,
+        sublinear_tf: bool = True,
+        word_weight: float = 1.0,
+        char_weight: float = 1.0,
+        norm: str | None = "l2",
+        dtype: type = np.float32,
+    ) -> None:
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.word_min_df = word_min_df
+        self.char_min_df = char_min_df
+        self.word_max_features = word_max_features
+        self.char_max_features = char_max_features
+        self.lowercase = lowercase
+        self.sublinear_tf = sublinear_tf
+        self.word_weight = word_weight
+        self.char_weight = char_weight
+        self.norm = norm
+        self.dtype = dtype
+
+    def fit(self, X: Iterable[str], y: object = None) -> "SklearnTfidf":
+        """Learn both vocabularies and IDFs from the documents X."""
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X: Iterable[str], y: object = None) -> sp.csr_matrix:
+        """Learn from X and return X's TF-IDF matrix."""
+        texts = _check_texts(X)
+        if not texts:
+            raise ValueError("cannot fit on 0 documents")
+        if self.norm not in ("l2", "l1", None):
+            raise ValueError(f"norm must be 'l2', 'l1' or None, got {self.norm!r}")
+        common = {"lowercase": self.lowercase, "sublinear_tf": self.sublinear_tf, "norm": None,
+                  "dtype": self.dtype}
+        word = TfidfVectorizer(
+            analyzer="word", ngram_range=tuple(self.word_ngram_range), token_pattern=r"(?u)\b\w+\b",
+            min_df=self.word_min_df, max_features=self.word_max_features, **common,
+        )
+        char = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=tuple(self.char_ngram_range),
+            min_df=self.char_min_df, max_features=self.char_max_features, **common,
+        )
+        blocks = word.fit_transform(texts), char.fit_transform(texts)
+        self.word_vectorizer_, self.char_vectorizer_ = word, char
+        return self._stack(*blocks)
+
+    def transform(self, X: Iterable[str]) -> sp.csr_matrix:
+        """TF-IDF matrix of the documents X: CSR, word columns then char columns, rows normalised."""
+        check_is_fitted(self)
+        texts = _check_texts(X)
+        return self._stack(self.word_vectorizer_.transform(texts), self.char_vectorizer_.transform(texts))
+
+    def occurrences(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every in-vocabulary n-gram occurrence of one text as (column, start, end, value), by position.
+
+        >>> vec = SklearnTfidf(word_min_df=1, char_min_df=1).fit(["you are an idiot", "thanks"])
+        >>> col, start, end, value = vec.occurrences("an idiot")
+        >>> "an idiot"[start[0]:end[0]]
+        'a'
+        """
+        check_is_fitted(self)
+        if not isinstance(text, str):
+            raise ValueError(f"text is {type(text).__name__}, expected str")
+        low, where = _lower_with_map(text) if self.lowercase else (text, np.arange(len(text) + 1))
+        words_vocab, chars_vocab = self.word_vectorizer_.vocabulary_, self.char_vectorizer_.vocabulary_
+        found: list[tuple[int, int, int]] = []
+        words = [(m.start(), m.end(), m.group()) for m in _WORD_RE.finditer(low)]
+        for n in range(self.word_ngram_range[0], self.word_ngram_range[1] + 1):
+            for i in range(len(words) - n + 1):
+                col = words_vocab.get(" ".join(w for _, _, w in words[i : i + n]))
+                if col is not None:
+                    found.append((col, words[i][0], words[i + n - 1][1]))
+        for m in re.finditer(r"\S+", low):  # char_wb's words: runs of non-space, padded with a space
+            padded, s, size = f" {m.group()} ", m.start(), len(m.group())
+            for n in range(self.char_ngram_range[0], self.char_ngram_range[1] + 1):
+                for a in range(max(len(padded) - n + 1, 1)):  # shorter than n: counted once, whole
+                    col = chars_vocab.get(padded[a : a + n])
+                    if col is not None:  # the span is the padded n-gram clipped to the word
+                        span = (s + min(max(a - 1, 0), size), s + min(a + n - 1, size))
+                        found.append((len(words_vocab) + col, *span))
+                if len(padded) <= n:
+                    break
+        col, start, end = np.array(found, np.int64).reshape(-1, 3).T
+        start, end = _map_spans(start, end, where)
+        value = _shares(self.transform([text]), col, np.dtype(self.dtype))
+        order = np.lexsort((col, end, start))
+        return col[order], start[order], end[order], value[order]
+
+    def _stack(self, words: sp.csr_matrix, chars: sp.csr_matrix) -> sp.csr_matrix:
+        """The two blocks side by side, each scaled by its weight, rows normalised."""
+        X = sp.hstack([words * self.word_weight, chars * self.char_weight], format="csr", dtype=self.dtype)
+        X.eliminate_zeros()
+        _normalise_rows(X.data, np.diff(X.indptr), self.norm)
+        return X
+
+    def __sklearn_tags__(self):  # noqa: D105 - input is a 1-d sequence of str, like TfidfVectorizer's
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
