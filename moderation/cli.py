@@ -21,6 +21,14 @@ def _policy(args: argparse.Namespace):
     return Policy.load(args.policy)
 
 
+def _identity_terms(args: argparse.Namespace):
+    """The identity terms beside the policy file, used for counterfactual augmentation (None if absent)."""
+    from moderation.augment import IdentityTerms
+
+    path = Path(args.policy).parent / "identity_terms.toml"
+    return IdentityTerms.load(path) if path.is_file() else None
+
+
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -36,7 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _log(f"read {len(labels)} label rows from {len(labels.hashes)} files")
     config = TrainConfig(folds=args.folds, n_jobs=args.jobs)
     model = train(labels, policy, Path(args.policy).read_text(encoding="utf-8"), config, log=_log,
-                  cross_validate=not args.no_cv)
+                  cross_validate=not args.no_cv, terms=_identity_terms(args))
     path = model.save(args.out)
     _log(f"wrote {path} in {time.perf_counter() - started:.1f} s; {Path(args.out) / 'current'} → {path.name}")
     metrics = (model.card.get("cross_validation") or {}).get("metrics")
@@ -51,11 +59,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Grouped cross-validation of the default model on the given label files: table, JSON, PNG."""
     from moderation.evaluation import format_table, write_report
     from moderation.labels import load_labels
-    from moderation.training import TrainConfig, aggregate, featurize, held_out
+    from moderation.training import TrainConfig, featurize, held_out, prepare
 
     policy = _policy(args)
     labels = load_labels(args.labels, policy)
-    examples = aggregate(labels, policy)
+    examples = prepare(labels, policy, _identity_terms(args))
     _log(f"{len(labels)} label rows → {len(examples.texts)} distinct comments; {args.folds}-fold grouped CV")
     config = TrainConfig(folds=args.folds, n_jobs=args.jobs)
     _, X = featurize(examples, config)

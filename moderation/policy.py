@@ -68,6 +68,7 @@ class Policy:
     source_weights: dict[str, float] = field(default_factory=dict)
     not_for_evaluation: tuple[str, ...] = ()
     training_alpha: dict[str, float] = field(default_factory=dict)
+    counterfactual_copies: dict[str, int] = field(default_factory=dict)
 
     def source_weight(self, source: str) -> float:
         """Training weight of a label source (1.0 unless the policy says otherwise)."""
@@ -169,6 +170,11 @@ class Policy:
                 raise PolicyError(f"{source}: training.alpha.{key}: not a category ({', '.join(sorted(names))})")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
                 raise PolicyError(f"{source}: training.alpha.{key}: expected a number > 0, found {value!r}")
+        copies = training.get("counterfactual_copies", {})
+        if not isinstance(copies, Mapping) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 20 for v in copies.values()
+        ):
+            raise PolicyError(f"{source}: training.counterfactual_copies must map sources to whole numbers 0–20")
         excluded = training.get("not_for_evaluation", [])
         if not isinstance(excluded, list) or not all(isinstance(x, str) for x in excluded):
             raise PolicyError(f"{source}: training.not_for_evaluation must be a list of source names")
@@ -176,6 +182,7 @@ class Policy:
             source_weights={k: float(v) for k, v in weights.items()},
             not_for_evaluation=tuple(excluded),
             training_alpha={k: float(v) for k, v in alpha.items()},
+            counterfactual_copies=dict(copies),
             name=str(raw.get("name", "policy")),
             text=str(raw.get("text", "")),
             categories=tuple(categories),

@@ -6,7 +6,7 @@ import platform
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from moderation.labels import LabelSet, text_key
 from moderation.model import Model, calibrate
 from moderation.normalize import normalize_batch
 from moderation.policy import Policy
+
+if TYPE_CHECKING:
+    from moderation.augment import IdentityTerms
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Examples:
     sources: list[str]  # the source that weighs most for the comment
     evaluable: np.ndarray  # (n,) False for sources the policy keeps out of evaluation
     groups: np.ndarray  # (n,) near-duplicate group: one group never straddles folds
+    copies: int = 0  # how many of the rows (the last ones) are counterfactual copies
 
 
 def aggregate(labels: LabelSet, policy: Policy) -> Examples:
@@ -92,6 +96,16 @@ def aggregate(labels: LabelSet, policy: Policy) -> Examples:
         evaluable=evaluable,
         groups=near_duplicate_groups(texts),
     )
+
+
+def prepare(labels: LabelSet, policy: Policy, terms: "IdentityTerms | None" = None, seed: int = 0) -> Examples:
+    """Aggregate the rows into distinct comments, then add counterfactual copies if `terms` are given."""
+    examples = aggregate(labels, policy)
+    if terms is not None and policy.counterfactual_copies:
+        from moderation.augment import augment
+
+        examples = augment(examples, terms, policy.counterfactual_copies, seed)
+    return examples
 
 
 def near_duplicate_groups(texts: list[str], width: int = 48) -> np.ndarray:
@@ -238,14 +252,16 @@ def train(
     featurizer=None,
     log: Callable[[str], None] = lambda msg: None,
     cross_validate: bool = True,
+    terms: "IdentityTerms | None" = None,
 ) -> Model:
     """Train the model: featurise, cross-validate, calibrate, derive thresholds, fit on everything."""
     config = config or TrainConfig()
     started = time.perf_counter()
-    examples = aggregate(labels, policy)
+    examples = prepare(labels, policy, terms, config.seed)
     k = len(policy.names)
-    log(f"{len(labels)} label rows → {len(examples.texts)} distinct comments, "
-        f"{examples.groups.max() + 1} near-duplicate groups")
+    distinct = int(examples.groups.size - examples.copies)
+    log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
+        f"({examples.groups.max() + 1} near-duplicate groups)")
     featurizer, X = featurize(examples, config, featurizer)
     log(f"featurised: {X.shape[0]} × {X.shape[1]}, {X.nnz} non-zeros ({time.perf_counter() - started:.1f} s)")
 
@@ -274,7 +290,8 @@ def train(
         "training_data": {
             "files": labels.hashes,
             "label_rows": len(labels),
-            "distinct_comments": len(examples.texts),
+            "distinct_comments": distinct,
+            "counterfactual_copies": examples.copies,
             "rows_per_source_and_category": labels.counts(),
             "source_weights": {s: policy.source_weight(s) for s in sorted(set(labels.sources))},
         },

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from moderation.evaluation import binary_metrics  # noqa: E402
 from moderation.labels import load_labels  # noqa: E402
 from moderation.policy import Policy  # noqa: E402
-from moderation.training import TrainConfig, aggregate, featurize, held_out  # noqa: E402
+from moderation.augment import IdentityTerms  # noqa: E402
+from moderation.training import TrainConfig, featurize, held_out, prepare  # noqa: E402
 
 ANY = "any violation"
 
@@ -64,7 +65,8 @@ def main() -> int:
     started = time.perf_counter()
     policy = Policy.load(args.policy)
     labels = load_labels(args.labels, policy)
-    examples = aggregate(labels, policy)
+    terms_path = Path(args.policy).parent / "identity_terms.toml"
+    examples = prepare(labels, policy, IdentityTerms.load(terms_path) if terms_path.is_file() else None)
     config = TrainConfig(folds=args.folds)
     _, X = featurize(examples, config)
     proba, _, thresholds, _ = held_out(X, examples, policy, config)
@@ -109,8 +111,8 @@ def main() -> int:
               f"{f(o['roc_auc']):>12}{f(a['roc_auc']):>7} | {f(o['pr_auc']):>11}{f(a['pr_auc']):>7} | "
               f"{f(o['at_reject']['precision']):>8}{f(o['at_reject']['recall']):>9}")
         last = r["category"]
-    print(f"\nours: {args.folds}-fold grouped cross-validation, {len(examples.texts)} distinct comments, "
-          f"{ours_seconds:.1f} s; APC (alt-profanity-check) scored {len(evaluable)} held-out comments "
+    print(f"\nours: {args.folds}-fold grouped cross-validation, {len(examples.texts) - examples.copies} distinct comments "
+          f"(+{examples.copies} counterfactual copies in training only), {ours_seconds:.1f} s; APC (alt-profanity-check) scored {len(evaluable)} held-out comments "
           f"in {ref_seconds:.1f} s. P/R@reject: ours at the derived reject thresholds "
           + ", ".join(f"{c} {t['reject']:.3f}" for c, t in thresholds.items())
           + f"; '{ANY}' uses the highest category probability.")

@@ -1,0 +1,60 @@
+"""Counterfactual augmentation: group names swapped, labels kept, copies never evaluated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moderation.augment import IdentityTerms, augment, swap_groups
+from moderation.errors import PolicyError
+from moderation.labels import LabelSet
+from moderation.training import aggregate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def terms() -> IdentityTerms:
+    return IdentityTerms.load(ROOT / "labels" / "identity_terms.toml")
+
+
+def test_swap_keeps_form_and_capitals(terms):
+    rng = np.random.default_rng(1)
+    out = swap_groups("Azeris and Turks met; a Turk spoke. turkish tea", terms, rng)
+    assert out is not None and "Azeris" not in out and "Turk" not in out and "turkish" not in out.lower()
+    # the same group maps to the same replacement within one comment
+    again = swap_groups("Turks and Turks", terms, np.random.default_rng(3))
+    first, _, second = again.partition(" and ")
+    assert first == second
+
+
+def test_words_that_merely_contain_a_group_name_are_left_alone(terms):
+    rng = np.random.default_rng(0)
+    assert swap_groups("Turkey and the turkeys; Jewelry; a mangay", terms, rng) is None
+    assert swap_groups("white house, black coffee", terms, rng) is None
+
+
+def test_copies_keep_labels_groups_and_stay_out_of_evaluation(terms, policy):
+    labels = LabelSet(categories=policy.names, texts=["I am a gay man", "Kurds are vermin", "the talks failed"],
+                      sources=["jigsaw", "outlet", "jigsaw"], annotators=["", "", ""], ids=["a", "b", "c"],
+                      files=["f"] * 3, lines=[2, 3, 4],
+                      values=np.array([[0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0]], dtype=np.float32))
+    base = aggregate(labels, policy)
+    out = augment(base, terms, {"default": 2, "outlet": 3})
+    assert out.copies == 5 and len(out.texts) == 8
+    copies = slice(3, None)
+    assert not out.evaluable[copies].any()
+    assert (out.groups[3:5] == base.groups[0]).all() and (out.groups[5:] == base.groups[1]).all()
+    assert (out.soft[5:, 2] == 1).all() and (out.soft[3:5, 2] == 0).all()
+    assert all("gay" not in t for t in out.texts[3:5])
+
+
+def test_bad_terms_file(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('groups = [["a", "b"]]\n')
+    with pytest.raises(PolicyError, match="entry 1: expected three strings"):
+        IdentityTerms.load(path)
+    with pytest.raises(PolicyError, match="not found"):
+        IdentityTerms.load(tmp_path / "none.toml")
