@@ -99,8 +99,9 @@ class Model:
         raw = self.decision_function(texts)
         return calibrate(raw, self.calibration)
 
-    def explain(self, text: str, top: int = 5, min_share: float = 0.1) -> list[Span]:
-        """The words that pushed each category up, with offsets into the original `text`."""
+    def explain(self, text: str, top: int = 5, min_share: float = 0.1,
+                categories: list[str] | None = None) -> list[Span]:
+        """The words that pushed each category (or only `categories`) up, with offsets into `text`."""
         norm, origin = normalize_with_offsets(text)
         if not norm.strip():
             return []
@@ -112,6 +113,8 @@ class Model:
         word_ends = np.array([w[1] for w in words])
         spans: list[Span] = []
         for j, category in enumerate(self.categories):
+            if categories is not None and category not in categories:
+                continue
             contrib = values * self.coef[cols, j]
             weight = np.zeros(len(words))
             # Share each occurrence's contribution among the words it overlaps.
@@ -143,7 +146,9 @@ class Model:
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
             hits = self.policy.lexicon_hits(text) if self.policy.lexicon else []
             decision = self.policy.decide(scores, self.thresholds, hits)
-            out.append(Assessment(scores, decision, self.explain(text) if explain else []))
+            # Evidence for the categories the decision is about: violations and the review band.
+            flagged = decision.violations + decision.review
+            out.append(Assessment(scores, decision, self.explain(text, categories=flagged) if explain else []))
         return out
 
     def check_text(self, text: object, field: str = "text") -> str:
