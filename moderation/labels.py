@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
+from datetime import datetime, timezone
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,9 @@ from moderation.policy import Policy
 
 SUFFIXES = (".csv", ".jsonl", ".parquet")
 REQUIRED = ("id", "text", "source")
-OPTIONAL = ("annotator", "note")
+# `time` (ISO 8601) and `model` are written by moderators' feedback: when the same annotator labels
+# the same text again within a source, the row with the later time supersedes the earlier one.
+OPTIONAL = ("annotator", "note", "time", "model")
 SKIPPED_DIRS = ("lexicons",)
 
 
@@ -33,6 +36,7 @@ class LabelSet:
     annotators: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
+    times: list[str] = field(default_factory=list)
     values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     hashes: dict[str, str] = field(default_factory=dict)
 
@@ -106,12 +110,40 @@ def load_labels(paths: Iterable[str | Path], policy: Policy) -> LabelSet:
             labels.annotators.extend(rows["annotator"])
             labels.files.extend([str(path)] * len(rows["text"]))
             labels.lines.extend(rows["lines"])
+            labels.times.extend(rows["time"])
             blocks.append(rows["values"])
-    problems.extend(_conflicts(labels, blocks))
+    labels.values = np.vstack(blocks) if blocks else np.zeros((0, len(policy.names)), np.float32)
+    labels = _supersede(labels)
+    problems.extend(_conflicts(labels))
     if problems:
         raise LabelError(problems)
-    labels.values = np.vstack(blocks) if blocks else np.zeros((0, len(policy.names)), np.float32)
     return labels
+
+
+def _supersede(labels: LabelSet) -> LabelSet:
+    """Drop timed rows that a later row of the same annotator, source and text replaces."""
+    latest: dict[tuple[str, str, str], int] = {}
+    for i, when in enumerate(labels.times):
+        if when:
+            key = (labels.sources[i], labels.annotators[i], text_key(labels.texts[i]))
+            j = latest.get(key)
+            if j is None or _instant(when) >= _instant(labels.times[j]):
+                latest[key] = i
+    keep = [i for i, when in enumerate(labels.times)
+            if not when or latest[(labels.sources[i], labels.annotators[i], text_key(labels.texts[i]))] == i]
+    if len(keep) == len(labels.times):
+        return labels
+    pick = lambda xs: [xs[i] for i in keep]  # noqa: E731
+    return LabelSet(categories=labels.categories, ids=pick(labels.ids), texts=pick(labels.texts),
+                    sources=pick(labels.sources), annotators=pick(labels.annotators), files=pick(labels.files),
+                    lines=pick(labels.lines), times=pick(labels.times), values=labels.values[keep],
+                    hashes=labels.hashes)
+
+
+def _instant(when: str) -> datetime:
+    """An ISO 8601 time as an aware datetime (naive times are taken as UTC)."""
+    moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def check_labels(paths: Iterable[str | Path], policy: Policy) -> tuple[int, list[LabelProblem]]:
@@ -182,7 +214,8 @@ def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, lis
     cols = {c: table.data.column(c).to_pylist() for c in header}
     values = np.full((n, len(policy.names)), np.nan, dtype=np.float32)
     keep = np.ones(n, dtype=bool)
-    seen_ids: dict[tuple[str, str], int] = {}
+    seen_ids: dict[tuple[str, str, str], int] = {}
+    out_times: list[str] = []
     out_ids, out_texts, out_sources, out_annotators = [], [], [], []
     for i in range(n):
         line = where(i)
@@ -204,8 +237,16 @@ def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, lis
             row_ok = False
         annotator = cols["annotator"][i] if "annotator" in cols else ""
         annotator = "" if annotator is None else str(annotator)
+        when = cols["time"][i] if "time" in cols else ""
+        when = "" if when is None else when
+        if when:
+            try:
+                _instant(str(when))
+            except (TypeError, ValueError):
+                problems.append(LabelProblem(name, line, "time", f"{when!r} is not an ISO 8601 time"))
+                row_ok = False
         if row_ok:
-            key = (rid, annotator)
+            key = (rid, annotator, str(when))
             if key in seen_ids:
                 problems.append(LabelProblem(name, line, "id", f"duplicate id {rid!r} (first at line {seen_ids[key]})"))
                 row_ok = False
@@ -226,8 +267,9 @@ def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, lis
             out_texts.append(text)
             out_sources.append(source.strip())
             out_annotators.append(annotator)
+            out_times.append(str(when))
     rows = {
-        "id": out_ids, "text": out_texts, "source": out_sources, "annotator": out_annotators,
+        "id": out_ids, "text": out_texts, "source": out_sources, "annotator": out_annotators, "time": out_times,
         "values": values[keep], "lines": [where(i) for i in range(n) if keep[i]],
     }
     return rows, problems
@@ -316,11 +358,9 @@ def _suggest(missing: list[str], header: list[str]) -> str:
     return ""
 
 
-def _conflicts(labels: LabelSet, blocks: list[np.ndarray]) -> list[LabelProblem]:
+def _conflicts(labels: LabelSet) -> list[LabelProblem]:
     """The same text labelled differently within a source by the same annotator."""
-    if not blocks:
-        return []
-    values = np.vstack(blocks)
+    values = labels.values
     problems = []
     first: dict[tuple[str, str, str], int] = {}
     line_of = labels.lines

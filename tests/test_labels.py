@@ -127,3 +127,23 @@ def test_shipped_label_files_are_valid(policy):
     rows, found = check_labels([ROOT / "labels"], policy)
     assert found == [], found[:5]
     assert rows > 1000
+
+
+def test_later_feedback_supersedes_earlier_from_the_same_moderator(tmp_path, policy):
+    rows = [
+        {"id": "c1", "text": "you fool", "personal_attack": 1, "source": "feedback", "annotator": "ana",
+         "time": "2026-11-01T10:00:00Z", "model": "v1"},
+        {"id": "c1", "text": "you fool", "personal_attack": 0, "source": "feedback", "annotator": "ana",
+         "time": "2026-11-02T10:00:00+00:00", "model": "v1"},
+        {"id": "c1", "text": "you fool", "personal_attack": 1, "source": "feedback", "annotator": "bo",
+         "time": "2026-11-01T09:00:00Z", "model": "v1"},
+    ]
+    path = write(tmp_path / "f.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    labels = load_labels([path], policy)
+    assert sorted(zip(labels.annotators, labels.values[:, 1].tolist())) == [("ana", 0.0), ("bo", 1.0)]
+
+
+def test_bad_time_is_reported(tmp_path, policy):
+    path = write(tmp_path / "f.jsonl", json.dumps({"id": "a", "text": "x", "source": "feedback",
+                                                   "time": "yesterday"}) + "\n")
+    assert any("f.jsonl:1: time: 'yesterday' is not an ISO 8601 time" in p for p in problems(path, policy))
