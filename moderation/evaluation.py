@@ -17,8 +17,13 @@ if TYPE_CHECKING:
 MIN_POSITIVES = 10
 
 
-def binary_metrics(y: np.ndarray, p: np.ndarray, reject: float, review: float) -> dict:
-    """ROC-AUC, PR-AUC and precision/recall at the two thresholds for one category."""
+def binary_metrics(y: np.ndarray, p: np.ndarray, reject: float, review: float,
+                   flagged: dict[str, np.ndarray] | None = None) -> dict:
+    """ROC-AUC, PR-AUC and precision/recall at the two thresholds for one category.
+
+    `flagged` may give the rejected and reviewed rows directly (`{"at_reject": mask, ...}`),
+    for scores that are not compared with one threshold.
+    """
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     n, positives = int(len(y)), int(y.sum())
@@ -27,11 +32,11 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, reject: float, review: float) -
     out["roc_auc"] = round(float(roc_auc_score(y, p)), 4) if both else None
     out["pr_auc"] = round(float(average_precision_score(y, p)), 4) if both else None
     for name, t in (("at_reject", reject), ("at_review", review)):
-        flagged = p >= t
-        tp = int(np.sum(flagged & (y == 1)))
+        hit = flagged[name] if flagged is not None else p >= t
+        tp = int(np.sum(hit & (y == 1)))
         out[name] = {
-            "threshold": round(float(t), 4),
-            "precision": round(tp / int(flagged.sum()), 4) if flagged.any() else None,
+            "threshold": None if flagged is not None else round(float(t), 4),
+            "precision": round(tp / int(hit.sum()), 4) if hit.any() else None,
             "recall": round(tp / positives, 4) if positives else None,
         }
     return out
@@ -42,20 +47,46 @@ def _labelled(examples: "Examples", j: int) -> np.ndarray:
     return np.flatnonzero(~np.isnan(examples.soft[:, j]) & examples.evaluable)
 
 
+ANY = "any_violation"
+
+
+def any_violation(soft: np.ndarray) -> np.ndarray:
+    """1 if any category is a violation, 0 if every category is known and clean, NaN otherwise."""
+    hard = np.where(np.isnan(soft), np.nan, (soft >= 0.5).astype(float))
+    positive = (np.nan_to_num(hard, nan=0.0) == 1).any(axis=1)
+    clean = ~np.isnan(hard).any(axis=1) & ~positive
+    return np.where(positive, 1.0, np.where(clean, 0.0, np.nan))
+
+
 def metrics_table(proba: np.ndarray, examples: "Examples", policy: Policy,
                   thresholds: dict[str, dict[str, float]]) -> dict:
-    """`{category: {"all": metrics, "by_source": {source: metrics}}}` from held-out probabilities."""
+    """`{category: {"all": metrics, "by_source": {source: metrics}}}` from held-out probabilities.
+
+    A last entry, `any_violation`, scores each comment by its highest category probability
+    against "violates at least one category" (rows where every category is known or one is 1).
+    """
     sources = np.asarray(examples.sources)
+    columns = [(cat, examples.soft[:, j], proba[:, j], thresholds[cat]) for j, cat in enumerate(policy.names)]
+    columns.append((ANY, any_violation(examples.soft), proba.max(axis=1), None))
+    # "any violation" is rejected (reviewed) when any category reaches its own threshold
+    decided = {kind: np.column_stack([proba[:, j] >= thresholds[c][kind.removeprefix("at_")]
+                                      for j, c in enumerate(policy.names)]).any(axis=1)
+               for kind in ("at_reject", "at_review")}
     table = {}
-    for j, cat in enumerate(policy.names):
-        rows = _labelled(examples, j)
-        y = (examples.soft[rows, j] >= 0.5).astype(int)
-        p = proba[rows, j]
-        t = thresholds[cat]
-        entry = {"all": binary_metrics(y, p, t["reject"], t["review"]), "by_source": {}}
+    for cat, soft, p_all, t in columns:
+        rows = np.flatnonzero(~np.isnan(soft) & examples.evaluable)
+        y = (soft[rows] >= 0.5).astype(int)
+        p = p_all[rows]
+
+        def metrics(mask: np.ndarray | slice) -> dict:
+            if t is not None:
+                return binary_metrics(y[mask], p[mask], t["reject"], t["review"])
+            return binary_metrics(y[mask], p[mask], 0.0, 0.0,
+                                  flagged={k: v[rows][mask] for k, v in decided.items()})
+
+        entry = {"all": metrics(slice(None)), "by_source": {}}
         for source in sorted(set(sources[rows])):
-            mask = sources[rows] == source
-            entry["by_source"][source] = binary_metrics(y[mask], p[mask], t["reject"], t["review"])
+            entry["by_source"][source] = metrics(sources[rows] == source)
         table[cat] = entry
     return table
 

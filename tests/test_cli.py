@@ -51,7 +51,7 @@ def test_train_score_evaluate_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "ROC-AUC" in printed and "personal_attack" in printed
     report = json.loads((reports / "evaluation.json").read_text())
-    assert set(report["metrics"]) == {"profanity", "personal_attack", "identity_attack", "threat"}
+    assert set(report["metrics"]) == {"profanity", "personal_attack", "identity_attack", "threat", "any_violation"}
     assert sorted(p.name for p in reports.glob("*.png")) == [
         "pr_identity_attack.png", "pr_personal_attack.png", "pr_profanity.png", "pr_threat.png"]
 

@@ -263,7 +263,7 @@ def test_model_info(client, model):
     assert info["thresholds"] == {c: {"reject": t["reject"], "review": t["review"]} for c, t in model.thresholds.items()}
     assert info["limits"] == {"max_chars": model.policy.max_chars, "max_batch": model.policy.max_batch}
     assert info["training_data"]["label_rows"] == model.card["training_data"]["label_rows"]
-    assert set(info["metrics"]) == set(model.categories)
+    assert set(info["metrics"]) == set(model.categories) | {"any_violation"}
     assert info["created"] == model.card["created"]
     assert "scikit-learn" in info["libraries"]
 

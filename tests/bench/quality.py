@@ -24,14 +24,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from moderation.evaluation import binary_metrics  # noqa: E402
+from moderation.evaluation import ANY, metrics_table  # noqa: E402
 from moderation.labels import load_labels  # noqa: E402
 from moderation.policy import Policy  # noqa: E402
 from moderation.augment import IdentityTerms  # noqa: E402
 from moderation.training import TrainConfig, featurize, held_out, prepare  # noqa: E402
-
-ANY = "any violation"
-
 
 def reference_scores(texts: list[str]) -> np.ndarray | None:
     """alt-profanity-check's probability for each text, or None when it is not installed."""
@@ -46,12 +43,24 @@ def reference_scores(texts: list[str]) -> np.ndarray | None:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def any_violation(soft: np.ndarray) -> np.ndarray:
-    """1 if any category is a violation, 0 if every category is known and clean, NaN otherwise."""
-    hard = np.where(np.isnan(soft), np.nan, (soft >= 0.5).astype(float))
-    pos = np.nanmax(np.where(np.isnan(hard), -1, hard), axis=1) == 1
-    clean = ~np.isnan(hard).any(axis=1) & ~pos
-    return np.where(pos, 1.0, np.where(clean, 0.0, np.nan))
+def update_card(model_dir: Path, results: list[dict], labels) -> None:
+    """Write the benchmark table into a model card trained on exactly these label files."""
+    from moderation.files import atomic_write
+    from moderation.model import CARD, resolve_model_dir
+
+    directory = resolve_model_dir(model_dir)
+    card = json.loads((directory / CARD).read_text(encoding="utf-8"))
+    if sorted(card.get("training_data", {}).get("files", {}).values()) != sorted(labels.hashes.values()):
+        print(f"not updating {directory / CARD}: it was trained on other label files", file=sys.stderr)
+        return
+    card["quality_benchmark"] = {
+        "what": "grouped cross-validation per source and category (tests/bench/quality.py), with "
+                "alt-profanity-check scored on the same held-out comments",
+        "results": results,
+    }
+    with atomic_write(directory / CARD) as fh:
+        fh.write(json.dumps(card, indent=2) + "\n")
+    print(f"recorded the table in {directory / CARD}", file=sys.stderr)
 
 
 def main() -> int:
@@ -60,6 +69,8 @@ def main() -> int:
     parser.add_argument("--policy", default=str(ROOT / "labels" / "policy.toml"))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--update-card", default=None, metavar="MODEL_DIR",
+                        help="record the table in this model's card (its training files must match --labels)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -80,22 +91,17 @@ def main() -> int:
     if scored is not None:
         ref[evaluable] = scored
 
-    sources = np.asarray(examples.sources)
-    columns = {c: (examples.soft[:, j], proba[:, j], thresholds[c]) for j, c in enumerate(policy.names)}
-    columns[ANY] = (any_violation(examples.soft), proba.max(axis=1), None)
+    ours = metrics_table(proba, examples, policy, thresholds)
+    half = {c: {"reject": 0.5, "review": 0.5} for c in policy.names}
+    theirs = metrics_table(np.repeat(ref[:, None], len(policy.names), axis=1), examples, policy, half) \
+        if scored is not None else None
     results = []
-    for cat, (soft, p, t) in columns.items():
-        known = ~np.isnan(soft) & examples.evaluable
-        for source in ["all sources"] + sorted(set(sources[known])):
-            rows = np.flatnonzero(known & ((sources == source) if source != "all sources" else True))
-            y = (soft[rows] >= 0.5).astype(int)
-            if len(rows) == 0:
-                continue
-            reject = t["reject"] if t else 0.5
-            review = t["review"] if t else 0.5
-            ours = binary_metrics(y, p[rows], reject, review)
-            theirs = binary_metrics(y, ref[rows], 0.5, 0.5) if scored is not None else None
-            results.append({"category": cat, "source": source, "ours": ours, "reference": theirs})
+    for cat, entry in ours.items():
+        for source, m in [("all sources", entry["all"])] + sorted(entry["by_source"].items()):
+            ref_entry = None
+            if theirs is not None:
+                ref_entry = theirs[cat]["all"] if source == "all sources" else theirs[cat]["by_source"][source]
+            results.append({"category": cat, "source": source, "ours": m, "reference": ref_entry})
 
     def f(x):
         return "   —  " if x is None else f"{x:6.3f}"
@@ -115,10 +121,13 @@ def main() -> int:
           f"(+{examples.copies} counterfactual copies in training only), {ours_seconds:.1f} s; APC (alt-profanity-check) scored {len(evaluable)} held-out comments "
           f"in {ref_seconds:.1f} s. P/R@reject: ours at the derived reject thresholds "
           + ", ".join(f"{c} {t['reject']:.3f}" for c, t in thresholds.items())
-          + f"; '{ANY}' uses the highest category probability.")
+          + f"; '{ANY}' scores a comment by its highest category probability and counts it rejected "
+          "when any category reaches its reject threshold. APC P/R are not shown: it has no thresholds of ours.")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"thresholds": thresholds, "results": results}, indent=2))
+    if args.update_card:
+        update_card(Path(args.update_card), results, labels)
     return 0
 
 
