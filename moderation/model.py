@@ -133,8 +133,8 @@ class Model:
                     continue
                 start, end = original_span(origin, words[k][0], words[k][1])
                 spans.append(Span(start, end, category, round(float(weight[k]), 4), text[start:end]))
-        for start, end, term in self.policy.lexicon_hits(text):
-            spans.append(Span(start, end, term.category, 1.0, text[start:end], source="lexicon"))
+        for hit in self.policy.lexicon_hits(text):
+            spans.append(Span(hit.start, hit.end, hit.term.category, 1.0, text[hit.start:hit.end], source="lexicon"))
         return sorted(spans, key=lambda s: (s.start, s.category))
 
     def assess(self, texts: Sequence[str], explain: bool = True) -> list[Assessment]:

@@ -41,6 +41,19 @@ class LexiconTerm:
 
 
 @dataclass(frozen=True)
+class LexiconHit:
+    """A word-list term found at `[start, end)`; `quoted` when it stands inside quotation marks."""
+
+    start: int
+    end: int
+    term: LexiconTerm
+    quoted: bool = False
+
+
+_QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|«[^»\n]*»|(?<!\w)'[^'\n]*'(?!\w)")
+
+
+@dataclass(frozen=True)
 class Decision:
     """What the policy says of one comment's scores."""
 
@@ -195,21 +208,29 @@ class Policy:
         """The policy's own thresholds, `{category: {"reject": r, "review": v}}`."""
         return {c.name: {"reject": c.reject, "review": c.review} for c in self.categories}
 
-    def lexicon_hits(self, text: str) -> list[tuple[int, int, LexiconTerm]]:
-        """Every lexicon term found in `text`, as (start, end, term), in text order."""
+    def lexicon_hits(self, text: str) -> list[LexiconHit]:
+        """Every lexicon term found in `text`, in text order; terms inside quotation marks are marked."""
+        if not self.lexicon:
+            return []
+        quotes = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
         hits = []
         for term in self.lexicon:
             for m in term.pattern().finditer(text):
-                hits.append((m.start(), m.end(), term))
-        return sorted(hits, key=lambda h: (h[0], h[1]))
+                quoted = any(a < m.start() and m.end() < b for a, b in quotes)
+                hits.append(LexiconHit(m.start(), m.end(), term, quoted))
+        return sorted(hits, key=lambda h: (h.start, h.end))
 
     def decide(
         self,
         scores: Mapping[str, float],
         thresholds: Mapping[str, Mapping[str, float]] | None = None,
-        lexicon_hits: list[tuple[int, int, LexiconTerm]] | None = None,
+        lexicon_hits: list[LexiconHit] | None = None,
     ) -> Decision:
-        """Turn per-category probabilities (and lexicon hits) into allow, review or reject."""
+        """Turn per-category probabilities (and lexicon hits) into allow, review or reject.
+
+        A word-list term inside quotation marks is most likely quoted or condemned, not used:
+        it sends the comment to review at most, never to automatic rejection.
+        """
         thresholds = thresholds or self.thresholds()
         violations: list[str] = []
         review: list[str] = []
@@ -223,13 +244,16 @@ class Policy:
             elif p >= t["review"]:
                 review.append(c.name)
                 reasons.append(f"{c.name} score {p:.2f} ≥ review threshold {t['review']:.2f}")
-        for start, end, term in lexicon_hits or []:
-            target = violations if term.action == "reject" else review
+        for hit in lexicon_hits or []:
+            start, end, term = hit.start, hit.end, hit.term
+            action = "review" if hit.quoted else term.action
+            target = violations if action == "reject" else review
             if term.category not in violations and term.category not in target:
                 target.append(term.category)
                 if term.category in review and target is violations:
                     review.remove(term.category)
-            reasons.append(f"policy word list: {term.term!r} ({term.category}, {term.action}) at {start}-{end}")
+            quoted = ", quoted: review only" if hit.quoted and term.action == "reject" else ""
+            reasons.append(f"policy word list: {term.term!r} ({term.category}, {term.action}{quoted}) at {start}-{end}")
         decision = "reject" if violations else "review" if review else "allow"
         order = {name: i for i, name in enumerate(self.names)}
         return Decision(

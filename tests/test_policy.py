@@ -52,7 +52,7 @@ def test_model_thresholds_override_policy_ones(tmp_path):
 def test_lexicon_hits_are_whole_words_and_force_their_action(tmp_path):
     policy = load(tmp_path, BASE + '[[lexicon]]\nterm = "bad word"\ncategory = "profanity"\naction = "reject"\n')
     hits = policy.lexicon_hits("A BAD   word here, not badword")
-    assert [(s, e) for s, e, _ in hits] == [(2, 12)]
+    assert [(h.start, h.end, h.quoted) for h in hits] == [(2, 12, False)]
     decision = policy.decide({"profanity": 0.0, "threat": 0.0}, lexicon_hits=hits)
     assert decision.decision == "reject" and decision.violations == ["profanity"]
     assert policy.lexicon_hits("Scunthorpe badwords") == []
@@ -85,3 +85,13 @@ def test_missing_policy_file(tmp_path):
 def test_unknown_category_lookup_lists_known_ones(policy):
     with pytest.raises(PolicyError, match="profanity, personal_attack"):
         policy.category("spam")
+
+
+def test_quoted_lexicon_terms_go_to_review_not_reject(tmp_path):
+    policy = load(tmp_path, BASE + '[[lexicon]]\nterm = "slur"\ncategory = "profanity"\naction = "reject"\n')
+    for text in ("Calling them 'slur' is wrong", 'He wrote "a slur" here', "the word “slur” hurts"):
+        hits = policy.lexicon_hits(text)
+        assert hits and hits[0].quoted, text
+        decision = policy.decide({"profanity": 0.0, "threat": 0.0}, lexicon_hits=hits)
+        assert decision.decision == "review" and "quoted" in decision.reasons[-1]
+    assert not policy.lexicon_hits("you slur, don't")[0].quoted
