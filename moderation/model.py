@@ -20,6 +20,7 @@ import numpy as np
 
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
+from moderation.language import assess_support
 from moderation.normalize import normalize_batch, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
 
@@ -146,6 +147,14 @@ class Model:
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
             hits = self.policy.lexicon_hits(text) if self.policy.lexicon else []
             decision = self.policy.decide(scores, self.thresholds, hits)
+            support = assess_support(text)
+            if not support.supported:
+                # The model cannot judge this text: never a confident allow.
+                decision = Decision(
+                    decision="review" if decision.decision == "allow" else decision.decision,
+                    violations=decision.violations, review=decision.review,
+                    reasons=decision.reasons + [support.reason],
+                )
             # Evidence for the categories the decision is about: violations and the review band.
             flagged = decision.violations + decision.review
             out.append(Assessment(scores, decision, self.explain(text, categories=flagged) if explain else []))

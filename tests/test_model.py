@@ -119,3 +119,11 @@ def test_aggregate_turns_raters_into_soft_labels(policy):
     ex = aggregate(labels, policy)
     assert len(ex.texts) == 2
     assert ex.soft[0, 0] == 0.5 and np.isnan(ex.soft[0, 2]) and ex.weight[0, 2] == 0
+
+
+def test_text_the_model_cannot_read_goes_to_review(model):
+    result = model.assess(["Hayer miyatsek hayrenikoom amenorya kasharakerootyan dem. Mer Teshnamin nersits e"])[0]
+    assert result.decision.decision == "review"
+    assert any(r.startswith("unsupported language") for r in result.decision.reasons)
+    short = model.assess(["🙂🙂"])[0]
+    assert short.decision.decision == "review" and "too little text to judge" in short.decision.reasons

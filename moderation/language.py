@@ -1,0 +1,333 @@
+"""Whether the model can judge a comment: it learnt English written in Latin letters.
+
+`assess_support` measures two things and says "unsupported" when either is far off:
+
+- the script of the letters, after look-alike letters are folded as `normalize` folds them for
+  the model: more than half of them in scripts other than Latin (Armenian, Cyrillic, Arabic, …)
+  -> "unsupported language: mostly <the most frequent of them> script";
+- the share of the distinct words that are common English words (`_COMMON_WORDS`, also when
+  inflected, elongated or two of them glued together): below `MIN_ENGLISH_SHARE` over at least
+  `MIN_JUDGED_WORDS` words -> "unsupported language: few English words" (transliterated
+  Armenian, Turkish, Azerbaijani). Names, places and acronyms must not count against a comment,
+  so a word that is not a common English word counts only when it is written in lower case (or
+  most of the comment shouts in capitals); single letters, numbers, URLs, e-mail addresses and
+  @mentions do not count at all. Foreign comments score 0-0.17, English ones with typos and
+  slang rarely fall below 0.25.
+
+A comment with fewer than two words (only emoji, punctuation, a number or a URL) is "too little text
+to judge".
+
+`_COMMON_WORDS` are the 2,000 words (lower case, apostrophes kept) found in the most comments of
+the Jigsaw and Civil Comments samples in the team's shared data (English Wikipedia talk pages and
+news-site comments, about 41,500 comments), skipping a word that another, more frequent one already
+covers through the endings stripped by `_variants`, and words of one repeated letter. They include
+profanity on purpose: an abusive English comment is English.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
+
+from moderation.normalize import normalize, script_of
+
+__all__ = [
+    "Support",
+    "assess_support",
+    "MAX_OTHER_SCRIPT_SHARE",
+    "MIN_ENGLISH_SHARE",
+    "MIN_JUDGED_WORDS",
+    "MIN_WORDS",
+]
+
+MIN_WORDS = 2
+MIN_JUDGED_WORDS = 4
+MIN_ENGLISH_SHARE = 0.2
+MAX_OTHER_SCRIPT_SHARE = 0.5
+
+_IGNORED = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|@\w+")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_REPEATS = re.compile(r"(.)\1\1+")
+_ENDINGS = (
+    "'s", "'ll", "'re", "'ve", "'d", "'m", "s", "es", "ed", "d", "ing", "ly", "er", "ers", "est",
+    "ness", "ment", "ments", "ful", "less", "ism", "ist", "ists", "ity", "ation", "ations", "ian",
+    "ians", "ese",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Support:
+    """Whether the model can judge a comment, why not, and the measures behind the answer."""
+
+    supported: bool
+    reason: str  # "" when supported
+    latin_share: float  # share of the letters that are Latin (0.0 without letters)
+    english_share: float  # share of the judged words that are common English words (1.0 if none)
+    words: int  # word tokens, in any script
+
+
+def assess_support(text: str) -> Support:
+    """Whether the model, trained on English comments, can judge `text`.
+
+    >>> assess_support("You are all liars, Aliyev and Sarkisian alike").supported
+    True
+    >>> assess_support("Hayer miyatsek hayrenikoom amenorya kasharakerootyan dem").reason
+    'unsupported language: few English words'
+    >>> assess_support("Россия и Армения").reason
+    'unsupported language: mostly Cyrillic script'
+    >>> assess_support("👍👍 https://example.com").reason
+    'too little text to judge'
+    """
+    if "@" in text or "://" in text or "www." in text:
+        text = _IGNORED.sub(" ", text)
+    words = _WORD.findall(text)
+    if text.isascii():
+        scripts: Counter[str] = Counter({"L": sum(map(len, words))})
+    else:  # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it
+        scripts = Counter("".join(_WORD.findall(normalize(text))).translate(_SCRIPT_CODES))
+    total = sum(scripts.values())
+    latin_share = scripts["L"] / total if total else 0.0
+    english_share, judged = _english_share(words)
+    measures = dict(latin_share=round(latin_share, 4), english_share=round(english_share, 4), words=len(words))
+    if total and 1 - latin_share > MAX_OTHER_SCRIPT_SHARE:
+        name = _SCRIPT_CODES.name(max((n, code) for code, n in scripts.items() if code != "L")[1])
+        return Support(False, f"unsupported language: mostly {name} script", **measures)
+    if len(words) < MIN_WORDS:
+        return Support(False, "too little text to judge", **measures)
+    if judged >= MIN_JUDGED_WORDS and english_share < MIN_ENGLISH_SHARE:
+        return Support(False, "unsupported language: few English words", **measures)
+    return Support(True, "", **measures)
+
+
+def _english_share(words: list[str]) -> tuple[float, int]:
+    """The share of judged distinct words that are common English words, and how many were judged.
+
+    Distinct words, so that spam repeating one word ("poop poop poop …") weighs as one word.
+    """
+    shouting = sum(map(str.isupper, words)) * 2 > len(words)
+    hits = judged = 0
+    for word in set(words):
+        if len(word) < 2:
+            continue
+        if _is_english(word):
+            hits += 1
+            judged += 1
+        elif word.islower() or (shouting and word.isupper()):
+            judged += 1
+    return (hits / judged if judged else 1.0), judged
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_english(word: str) -> bool:
+    """A common English word, maybe capitalised, inflected ("parties"), elongated ("fuuuck") or
+    two glued together ("fuckface")."""
+    word = word.lower() if word.isascii() else normalize(word).replace("’", "'")
+    if word in _COMMON_WORDS:
+        return True
+    word = _REPEATS.sub(r"\1", word)
+    if any(v in _COMMON_WORDS for v in _variants(word)):
+        return True
+    return any(
+        word[:i] in _COMMON_WORDS and any(v in _COMMON_WORDS for v in _variants(word[i:]))
+        for i in range(3, len(word) - 2)
+    )
+
+
+def _variants(word: str) -> Iterator[str]:
+    """`word` and the stems it may have: "parties" -> "party", "stopped" -> "stop", "making" -> "make"."""
+    yield word
+    if len(word) > 4 and word.endswith(("ies", "ied", "ily")):
+        yield word[:-3] + "y"
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            stem = word[: -len(ending)]
+            yield stem
+            yield stem + "e"
+            if stem[-1] == stem[-2]:
+                yield stem[:-1]
+
+
+class _ScriptCodes(dict):
+    """A `str.translate` table: a letter becomes "L" if Latin, else one private-use character per
+    script; other characters (and letters of no particular script) vanish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, str] = {}
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        script = script_of(char) if char.isalpha() else "COMMON"
+        if script in ("COMMON", "INHERITED", "Unknown"):
+            code = ""
+        elif script == "LATIN":
+            code = "L"
+        else:
+            code = next((c for c, s in self._names.items() if s == script), None)
+            if code is None:
+                code = chr(0xE000 + len(self._names))
+                self._names[code] = script
+        self[codepoint] = code
+        return code
+
+    def name(self, code: str) -> str:
+        """The readable name of a script code: "Armenian", "Canadian Aboriginal"."""
+        return self._names[code].replace("_", " ").title()
+
+
+_SCRIPT_CODES = _ScriptCodes()
+
+_COMMON_WORDS = frozenset(
+    """
+    the to a and of is you i that in it for this not are on be have with as your if but or an was
+    what so do from at all about by my just no like can will article me they has there one talk
+    would page who don't wikipedia he more we should people been please out up any how some his
+    think other see know get because it's when which only here why their now also time them then
+    being i'm than did stupid even make am good well were these edit want does go way right thanks
+    very could use need had trump really such say again much may those its too our into him over
+    where many first take look made going back same most own user thank another stop information us
+    still before after said new never someone find idiot read work something i've since can't off
+    help better name doesn't nothing point two fact anything without sources put actually source
+    thing wp little believe done sure section keep didn't years add comment discussion s anyone
+    while her utc person world might blocked reason hope every problem yourself feel history place
+    come both let already trying free give deleted i'll against wrong down seems under using got
+    left case long last removed best life she ever change part man try isn't however understand real
+    great doing link yes enough sorry personal must question content hi wiki mean day agree probably
+    yet few ask else editors post though block list least around maybe note either far country
+    called continue deletion state rather thought he's always remove fuck show http ignorant bad
+    issue through vandalism above tell welcome support policy oh leave old matter simply once
+    instead call white word etc non lot check clearly found com perhaps different care quite example
+    true year seem given re until away delete opinion e government kind idea course u big guy less
+    cannot write president war hello reference editor start correct t between reliable contributions
+    i'd further based bit whole important end original crap everyone account hey site subject next
+    mind created dumb image number ip clear american message view pathetic evidence top seen money
+    ass whether encyclopedia c shit ok text each media full everything hard public hate self request
+    consider consensus sense stuff reverted guess job dont three claim second following several
+    racist party admin won't fool written attack love exactly revert possible mention pretty english
+    live notice political move term group anyway ago vote god create nice able including address
+    truth law research certainly moron wasn't completely power today known current obviously damn
+    black material fair happy themselves high school book website general order learn provide
+    explain ridiculous remember especially during myself anti past himself tag nonsense include
+    regarding hell review liberal wish line main notable loser pov unless version date head canada
+    redirect answer interest suggest language stay wouldn't rules style f america human org whatever
+    run single although itself yeah pay become topic according taken common related came relevant
+    took per position discuss rest future sign template family story complete system piece appears
+    contribs entire nor seriously mr report appropriate recent kill soon false lol four poor aren't
+    argument g info response attention wrote community house p d later similar within obama title
+    warning sentence haven't fine picture side sort alone city deal fix specific silly business
+    along sandbox often cause hand en speedy guidelines game b goes almost project lost suck th
+    vandalize criteria troll women face due went liar happened lead m simple death copyright process
+    below bunch therefore play watch major lies home quote told saw involved set united cheers
+    office neutral regards appreciate form faith act follow obvious sick indeed wonder national
+    small actual level lying together otherwise official particular actions allowed wow open ban
+    serious summary rule wait short wing decide civil except internet respect enjoy five certain
+    contributing children present reply bring disagree absolutely none dead sad shouldn't week speak
+    friends garbage action control company behind idiotic doubt class knowledge heard avoid men tax
+    disgusting half proof attempt google third shut hillary bitch gave large stand months gay
+    various situation supposed election thus valid notability published type allow search multiple
+    hear close cut upon happen special couple im appear lack gone result we're members ignorance
+    aware test police legal finally exist entry sounds difference friend total status accept area
+    paragraph addition prove clinton million expect die apparently necessary cited easy period jerk
+    funny dispute file administrator contact dick behavior web nobody online hours record lie ignore
+    available society proper trudeau john n copy definition previous explanation born turn jpg
+    realize improve ahead citation woman chance biased muslim category fake donald couldn't team
+    science bill worth debate description bias decision cite joke low child across sound assume okay
+    worse context fun huge meant standard author military social figure automatically trash usa
+    definitely outside v boy r stick npov folks o manual save july contribute email middle sometimes
+    specifically violation knew accurate purpose beyond clown despite btw member conflict tv waste k
+    break kids elected historical directly hit earth wikiproject british refer among russian
+    republicans sex north abuse asshole quality tildes campaign w usually mine illegal unfortunately
+    irrelevant red republican gun evil proposed nation service unblock earlier pro hopefully music
+    race light video advice fight crazy series mistake produce hypocrite typical username listen
+    sock neither south criticism amount field release corrupt direct university possibly age crime
+    merely politics religious respond young separate sent film paid excuse canadian fire external
+    russia culture uploaded front anymore failed bs agenda uk force box trouble glad experience
+    described background fat religion meet incorrect send reasonable admit late population
+    individual protect effort press brain space education worst somebody forward mouth dear
+    basically inappropriate march character theory shown towards son win land criminal mother
+    removal january propaganda details early local christian international body wikipedian speech
+    events x primary cover private health scum concerns concerned nature brought usual gonna ill
+    french basis regardless night hold democrats dog rid afd pillars straight plain access anybody
+    august de blame bullshit choice april table computer cant acceptable somewhere significant court
+    won clean pass immediately disruptive june shot century air required argue buy vandal error
+    moment nazi co al proven basic jews difficult modern minor conservative inclusion king song
+    contest contribution independent value st november indicate luck october alaska fit east deserve
+    defend western quit html bottom step belong share oil tired month german tutorial photo december
+    strong spend dude water negative whose shame fan paper china college join board repeatedly
+    building logic count zero detail mess remain mark chinese europe archive effect popular
+    verifiable experiment missing episode federal incompetent imagine judge plus somehow forget held
+    quick spam february suspect apply data plan shoot terrorist bet violence fully thousands program
+    factual sexual practice cool surprised hypocrisy suppose street economy final arrogant
+    responsible received limited flag freedom near september extremely india charge west trust eyes
+    creation security church pure hasn't anywhere return event suggestion throw prefer lose insult y
+    concern smart honest prevent prior describe legitimate worry familiar whom concept citizens grow
+    focus kept beginning academic ya pig eat foreign size choose sir raised importance double fall
+    busy perfect fail lazy besides unsigned politicians accusations accused controversial mental
+    ugly threat we'll elsewhere scientific favor eye candidate father became congress shall un dr
+    foolish l organization additional damage rich normal requires fellow replace drive push parents
+    david coward afraid dangerous mail nominated fascist format sockpuppet destroy solution army
+    pussy confused log study update id behaviour tone positive nomination forum established room
+    hole youtube spent via plenty newspaper club protection benefit jewish preceding infobox islam
+    ad unsourced intended drop encyclopedic apologize wife hide approach index everybody refrain
+    incident album base featured battle ha missed h angry murder road ground hence kid constructive
+    justin hour opposed rock town cost contributors j numerous ready israel season european beat
+    bush product weak bot bear somewhat bold faggot felt expert bully justice ethnic introduction
+    forgot ps map key license weren't minutes hurt property thread unnecessary net jesus build click
+    pm pick guideline fear rude car twice verify indian conversation george cunt ability upload hot
+    york exact regard eventually chief justify germany traitor merge food islamic instance fox
+    buffoon rfc movie vs color paul alternative insert hawaii intelligence art input reached blood
+    laugh green professional girl helpme climate administration opportunity fault constantly blind
+    male unlike controversy range planet harassment throughout republic promote broken peace
+    advertising frankly village touch conspiracy hesitate proposal offensive greek guide border
+    refuse require attitude conclusion blatant semi compared we've critical biographies dark caught
+    hundreds star heart coverage mass confirm african wall solid sit phrase market kick role
+    economic innocent cock track global educated sake medical php baby associated industry object
+    anonymous stub oppose rd biography weight resources defense democratic code korea ah carry
+    rationale extreme sheep huh secondary active usage nasty voice dirty furthermore existence
+    handle hitler birth butt union threatening impact begin native equal excellent jail morning
+    serve easier warned insane spelling blog fast impossible express nd degree dollars ga clue gop
+    fill nut dare rate development carefully investigation spread represent natural magazine
+    influence burn match credit met brief misleading wide communist famous utter hypocritical rape
+    repeat drug failure amazing reflect childish football whatsoever fraud unable contains chat
+    analysis literally michael opposite six hatred democracy contrary demand barnstar perspective
+    massive washington restored students built safe yo didnt rs defined arbitration potential
+    whoever develop sell strange mainstream reach average guilty treated victim complain energy wake
+    pot ani tool pre blue puppet terrible compromise latter toward deep constitution understood
+    sufficient england beliefs cross library bank regular promise inside random proud recognize cold
+    penis identity risk noticeboard intelligent origin bc responsibility central nuclear center
+    moral participate protest userpage peer forever diff prime verifiability visit stuck cultural
+    informed db horrible cry tend onto interpretation decades park county democrat harm worthy
+    progress blank disambiguation prison cat belief iran female absolute violate council contain
+    location lunatic annoying brown logical intention door load idiocy raise walk connection
+    confusion engage yep eh tomorrow ran ur ie james balls confusing accusing miss label alt
+    resolution kingdom australia objective committed spanish led balance structure putin don hero
+    brother feedback gas france tom located permission method apart island debt ancient network
+    trade con irish ten heck weapons moronic petty draft billion empire eastern reaction minister
+    disgrace button carbon everywhere japanese conduct goal delay restore consistent yesterday
+    intellectual terrorism aside immigration department determined grammar japan domain ensure ought
+    phone gotten region option fly complaint lock blp animal northern apology commercial mad darn
+    citizen em screw clarify criterion significance cops credible intent wtf questionable expand
+    absurd sub propose frequently violent drunk retarded bastard committee talkpage advance
+    treatment la holy length mar jack imbecile richard leadership identify chris increase draw
+    london upset radio sports isnt began lord seven orange metal uncivil aka vast integrity constant
+    capital registered recall blow till catch round ontario incredibly assertion immigrants rfa bag
+    contributor arbcom catholic cnn income deny opposition mate league bloody mere determine hang
+    unacceptable treat inaccurate core dishonest undo dictionary chose model partisan resolve
+    complex essentially allegations suit involvement physical bigot impression rewrite wales
+    congratulations politician super wont wanna managed ms bio interview globe buddy ref lady gold
+    ongoing translation recommend desire successful robert trial rise hair forth exposed bands alive
+    designed slightly seek encourage limit odd sold enemy cast tough ireland pull target corruption
+    pretend jump mexico financial relationship whining harper software peter satisfy arms nowhere
+    stage joe speculation speed fringe overall unique master racial commentary q remarks compare
+    decent presidency assistance dec split minimum student rubbish credibility fa technically
+    substantial gang genre gain appeal environment accuse rail production publish surprise ex
+    disaster piss relation pop husband jew sincerely feelings apparent merit era minute extra
+    progressive empty enter editorial kinda receive haha wise specified facebook ed journal
+    association dedicated jun explicitly arab jimbo foot price latin weird lame display direction
+    charles technical spoken censorship dems whenever decline demonstrate challenge ball profile
+    california mom scale scientists literature uneducated
+    """.split()
+)
