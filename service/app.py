@@ -6,9 +6,10 @@ Run it with `moderation serve`, or `uvicorn --factory service.app:create_app` wi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -19,10 +20,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from moderation.errors import InputError, ModerationError
-from moderation.model import Assessment, Model, load_model
+from moderation.model import Assessment, Model
+from service import feedback, perspective
 from service.dependencies import ModelHolder, get_model, require_api_key
 from service.errors import ApiError, install_error_handlers
 from service.middleware import BodyLimitMiddleware, CatchAllMiddleware
+from service.review import router as review_router
 from service.schemas import (
     BatchRequest,
     BatchResponse,
@@ -68,20 +71,27 @@ def create_app(settings: Settings | None = None, model: Model | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        holder: ModelHolder = app.state.models
         if model is not None:
-            loaded = model
+            holder.swap(model)
         else:
             try:
-                loaded = await run_in_threadpool(load_model, settings.model_dir)
+                await run_in_threadpool(holder.reload_if_changed, settings.model_dir)
             except ModerationError as exc:
                 logger.error("cannot start: %s", exc)
                 raise
-        app.state.models.swap(loaded)
-        logger.info("serving model %s from %s", loaded.version, settings.model_dir)
+        logger.info("serving model %s from %s", holder.model.version, holder.source or settings.model_dir)
+        watcher = None
+        if model is None and settings.reload_interval > 0:  # hot reload: follow models/current
+            watcher = asyncio.create_task(holder.watch(settings.model_dir, settings.reload_interval))
         try:
             yield
         finally:
-            app.state.models.swap(None)
+            if watcher is not None:
+                watcher.cancel()
+                with suppress(asyncio.CancelledError):
+                    await watcher
+            holder.swap(None)
 
     app = FastAPI(
         title="Comment moderation",
@@ -99,6 +109,9 @@ def create_app(settings: Settings | None = None, model: Model | None = None) -> 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CatchAllMiddleware)  # added last: the outermost of ours
     _add_routes(app)
+    app.include_router(perspective.router)  # Perspective-compatible /v1alpha1/comments:analyze, :suggestscore
+    app.include_router(feedback.router)  # moderators' feedback: POST /v1/labels
+    app.include_router(review_router)  # the review queue; its lifespan runs after the model loads
     return app
 
 

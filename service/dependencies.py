@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 import threading
+from pathlib import Path
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, APIKeyQuery
+from starlette.concurrency import run_in_threadpool
 
-from moderation.model import Model
+from moderation.errors import ModerationError
+from moderation.model import CARD, Model, load_model, resolve_model_dir
 from service.errors import ApiError
 from service.settings import Settings
+
+logger = logging.getLogger("service")
 
 
 class ModelHolder:
     """The model being served; `swap` replaces it for every later request (hot reload).
+
+    Handlers take the reference once per request (`get_model`), so a swap never changes the model
+    under a request in flight: it finishes on the model it started with.
 
     >>> holder = ModelHolder()
     >>> holder.model is None
@@ -22,19 +32,78 @@ class ModelHolder:
     """
 
     def __init__(self, model: Model | None = None) -> None:
-        self._model = model
+        self._state: tuple[Model | None, Path | None] = (model, None)
         self._lock = threading.Lock()
+        self._failed: tuple[Path, float] | None = None  # a version whose load failed, and its card's mtime
+        self._last_error = ""
 
     @property
     def model(self) -> Model | None:
         """The current model, or None before start-up and after shutdown."""
-        return self._model
+        return self._state[0]
 
-    def swap(self, model: Model | None) -> Model | None:
-        """Serve `model` from now on; return the previous one."""
+    @property
+    def source(self) -> Path | None:
+        """The resolved directory the current model was loaded from (None when it was handed over in memory)."""
+        return self._state[1]
+
+    def swap(self, model: Model | None, source: Path | None = None) -> Model | None:
+        """Serve `model` (loaded from `source`) from now on; return the previous one."""
         with self._lock:
-            previous, self._model = self._model, model
+            previous, self._state = self._state[0], (model, source)
         return previous
+
+    def reload_if_changed(self, model_dir: str | Path) -> bool:
+        """Load and serve the model `model_dir` resolves to now, unless it is already served (blocking).
+
+        The new model is loaded completely (checksums verified) before the swap; on any error the
+        served model stays and the error is raised. A version that failed to load is not retried
+        until its card changes.
+        """
+        target = resolve_model_dir(model_dir)
+        if target == self.source:
+            return False
+        stamp = (target, _mtime(target / CARD))
+        if stamp == self._failed:
+            return False
+        try:
+            model = load_model(target)
+        except ModerationError:
+            self._failed = stamp
+            raise
+        self._failed = None
+        self.swap(model, target)
+        return True
+
+    async def watch(self, model_dir: str | Path, interval: float) -> None:
+        """Every `interval` seconds, reload if `model_dir` (e.g. `models/current`) points at another version.
+
+        Runs until cancelled. Loading happens off the event loop; a failure is logged (once per
+        distinct error) and the old model keeps serving.
+        """
+        while True:
+            await asyncio.sleep(interval)
+            served = self.model.version if self.model is not None else "none"
+            try:
+                changed = await run_in_threadpool(self.reload_if_changed, model_dir)
+            except Exception as exc:  # keep serving the old model whatever went wrong with the new one
+                message = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ModerationError) else str(exc)
+                if message != self._last_error:
+                    logger.error("hot reload failed; still serving model %s: %s", served, message,
+                                 exc_info=not isinstance(exc, ModerationError))
+                self._last_error = message
+                continue
+            self._last_error = ""
+            if changed:
+                logger.info("hot reload: now serving model %s from %s (was %s)", self.model.version, self.source,
+                            served)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def get_settings(request: Request) -> Settings:
