@@ -25,6 +25,7 @@ run: models/current
 	$(BIN)/moderation serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,dask]'
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

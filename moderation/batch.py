@@ -1,21 +1,46 @@
-"""Batch scoring: archive pages, JSON Lines or CSV in; one record per comment out, written atomically."""
+"""Batch scoring: comments streamed in, one record per comment out, resumable after an interruption.
+
+Inputs are read lazily and scored a chunk at a time, in this process, on `workers` joblib
+processes or on a Dask cluster; chunks come back in input order. Each scored chunk is appended to
+the partial output beside the result, `.NAME.partial` (a directory of one-row-group Parquet files
+for `.parquet`), and fsynced; then `.NAME.partial.json` records the inputs (paths, sizes, mtimes),
+the model and how many records (and bytes) are safely written. The partial is renamed to `NAME`
+(Parquet: its row groups copied into one file) only when every comment is scored.
+
+`resume=True` checks the state against this run's inputs and model, cuts the partial back to the
+recorded size (dropping a torn last record and anything written after the last state), skips that
+many comments (they are still read, to check ids, but not scored) and carries on. Because the state
+is written only after the data it counts is fsynced, a state that lags behind the data, or is
+lost with a power cut, only ever makes a run redo work, never skip or repeat a record.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import json
+import os
+import shutil
 import sys
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
-from moderation.errors import InputError
+from moderation.errors import ArchiveError, InputError, ModelError, ModerationError
 from moderation.files import atomic_write
-from moderation.model import Model
+from moderation.model import ARTIFACT, Model
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: runs there are not protected from sharing an output
+    fcntl = None
 
 OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
 CHUNK = 2000
+STATE_FORMAT = 1
 
 
 @dataclass
@@ -111,103 +136,481 @@ def chunked(items: Iterable, size: int = CHUNK) -> Iterator[list]:
         yield chunk
 
 
-class _Writer:
-    """Writes records in the format the output's extension names."""
+def score_files(model: Model, paths: Iterable[Path | str], out: Path | str, **options) -> Summary:
+    """Score every comment of the input files and directories `paths` into `out`; see `score_to_file`.
 
-    def __init__(self, fh: IO, suffix: str, categories: list[str]) -> None:
-        self.fh, self.suffix, self.categories = fh, suffix, categories
+    >>> score_files(load_model("models"), ["seeds"], "scores.jsonl", resume=True)  # doctest: +SKIP
+    """
+    from moderation.inputs import input_files, iter_comments
+
+    files = input_files(paths)
+    return score_to_file(model, iter_comments(files), Path(out), source=describe_inputs(files), **options)
+
+
+def describe_inputs(files: Iterable[Path]) -> list[dict]:
+    """What `--resume` compares: each input's absolute path, size and modification time."""
+    described = []
+    for file in files:
+        stat = Path(file).stat()
+        described.append({"path": str(Path(file).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+    return described
+
+
+def score_to_file(model: Model, comments: Iterable, out: Path, progress: bool | None = None,
+                  workers: int = 1, model_dir: Path | None = None, *, scheduler: str | None = None,
+                  resume: bool = False, source: object = None, chunk_size: int = CHUNK,
+                  log: Callable[[str], None] | None = None) -> Summary:
+    """Score every comment into `out` (.jsonl, .csv or .parquet); `out` appears only when complete.
+
+    `source` describes the inputs (see `describe_inputs`); `resume=True` needs it and continues the
+    partial output an interrupted run left, if it was made from the same inputs, model and software.
+    An error in the inputs discards the partial (the input must change, so it could not be
+    resumed); any other failure or an interruption keeps it for `resume=True`.
+    """
+    out = Path(out)
+    if out.suffix not in OUTPUT_SUFFIXES:
+        raise InputError(f"--out {out}: unsupported output format {out.suffix!r}; use one of "
+                         f"{', '.join(OUTPUT_SUFFIXES)}")
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size: expected a positive number of comments, found {chunk_size}")
+    if resume and source is None:
+        raise ValueError("resume=True needs `source`, the description of the inputs to check")
+    if scheduler and model_dir is None:
+        raise ValueError("a Dask scheduler needs `model_dir`, the model directory the workers load")
+    log = log or _stderr
+    identity = {"output": out.name, "inputs": source, "model": _model_identity(model), "software": _software()}
+    partial = _Partial(out, model.categories)
+    summary = Summary()
+    done = partial.open(identity, resume, log)
+    bar = None
+    try:
+        for record in partial.read_back():
+            summary.add(record)
+        if sys.stderr.isatty() if progress is None else progress:
+            from tqdm import tqdm
+
+            bar = tqdm(unit=" comments", file=sys.stderr, dynamic_ncols=True, initial=done)
+        remaining = itertools.islice(comments, done, None)
+        for records in _scored_chunks(model, remaining, workers, model_dir, scheduler, chunk_size):
+            partial.append(records)
+            for record in records:
+                summary.add(record)
+            if bar is not None:
+                bar.update(len(records))
+        partial.finish()
+    except BaseException as exc:
+        if isinstance(exc, ArchiveError) or not partial.records:
+            partial.discard()  # the inputs must change (so it could not be resumed), or it holds nothing
+        raise
+    finally:
+        partial.close()
+        if bar is not None:
+            bar.close()
+    return summary
+
+
+def partial_progress(out: Path | str) -> tuple[Path, int] | None:
+    """(partial output, comments safely written) of an interrupted run into `out`, or None."""
+    partial = _Partial(Path(out), [])
+    state = partial.state()
+    if state is None or not partial.path.exists():
+        return None
+    return partial.path, int(state.get("records", 0))
+
+
+def _software() -> dict:
+    """Versions of the code that turns a model's arrays into scores."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in ("moderation", "scikit-learn", "numpy", "scipy"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _model_identity(model: Model) -> dict:
+    """The model's version and artifact checksum, as recorded on its card."""
+    return {"version": model.version, "sha256": (model.card.get("files") or {}).get(ARTIFACT)}
+
+
+# ── the partial output ──────────────────────────────────────────────────────────────────────
+
+
+class _Partial:
+    """`.NAME.partial` (a file, or a directory of row-group files for Parquet) and its JSON state."""
+
+    def __init__(self, out: Path, categories: list[str]) -> None:
+        self.out, self.suffix, self.categories = out, out.suffix, categories
+        self.path = out.with_name(f".{out.name}.partial")
+        self.state_path = out.with_name(f".{out.name}.partial.json")
         self.columns = ["id", "article", "number", "parent", "author", "decision", "violations", "review",
                         "note"] + [f"score_{c}" for c in categories]
-        if suffix == ".csv":
-            self.csv = csv.DictWriter(fh, fieldnames=self.columns)
-            self.csv.writeheader()
-        elif suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+        self.fh: IO | None = None
+        self.lock_fd: int | None = None
+        self.records = 0
+        self.size = 0  # bytes of complete records (JSONL, CSV) or row-group files (Parquet)
 
-            self.pa = pa
-            fields = [pa.field(c, pa.string()) for c in ("id", "article")] + [pa.field("number", pa.int64())]
-            fields += [pa.field(c, pa.string()) for c in ("parent", "author", "decision")]
-            fields += [pa.field(c, pa.list_(pa.string())) for c in ("violations", "review")]
-            fields += [pa.field("note", pa.string())]
-            fields += [pa.field(f"score_{c}", pa.float64()) for c in categories]
-            self.schema = pa.schema(fields)
-            self.parquet = pq.ParquetWriter(fh, self.schema, compression="zstd")
+    # state
 
-    def write(self, records: list[dict]) -> None:
+    def state(self) -> dict | None:
+        """The recorded state, or None if there is none (or it is unreadable)."""
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return state if isinstance(state, dict) and state.get("state") == STATE_FORMAT else None
+
+    def _save_state(self) -> None:
+        """Atomically replace the state; called only once the data it counts is fsynced."""
+        state = dict(self.identity, state=STATE_FORMAT, records=self.records, size=self.size)
+        tmp = self._state_tmp()
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.state_path)
+
+    def _state_tmp(self) -> Path:
+        return self.state_path.with_name(self.state_path.name + ".tmp")
+
+    # opening
+
+    def open(self, identity: dict, resume: bool, log: Callable[[str], None]) -> int:
+        """Start a new partial or continue the recorded one; the number of comments already written."""
+        self.identity = identity
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        state = self.state()
+        exists = self.path.exists()
+        if exists:
+            self._lock()
+        if resume and state is not None and exists:
+            try:
+                _check_same(state, identity, self.path)
+                self.records, self.size = int(state["records"]), int(state["size"])
+                self._reopen()
+            except BaseException:
+                self.close()
+                raise
+            log(f"resuming {self.path}: {self.records} comments already scored; continuing from comment "
+                f"{self.records + 1}")
+            return self.records
+        if resume:
+            log(f"nothing to resume for {self.out} (no partial output from an interrupted run): "
+                "scoring from the first comment")
+        elif exists:
+            counted = f" with {state['records']} comments" if state else ""
+            log(f"replacing the partial output of an earlier run ({self.path}{counted}); "
+                "use --resume to continue it instead")
+        self.discard()
+        self._create()
+        return 0
+
+    def _lock(self) -> None:
+        """Hold an exclusive lock on the partial for the whole run: two runs must not share it."""
+        if self.lock_fd is not None or fcntl is None:
+            return
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(f"{self.out}: another `moderation score` is writing it right now "
+                             f"({self.path} is locked); wait for it or choose another --out") from None
+        self.lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
+
+    def _create(self) -> None:
+        if self.suffix == ".parquet":
+            self.path.mkdir()
+        else:
+            self.fh = open(self.path, "w", encoding="utf-8", newline="")
+            if self.suffix == ".csv":
+                csv.writer(self.fh).writerow(self.columns)
+        self._lock()
+        self._sync()
+
+    def _reopen(self) -> None:
+        """Cut the partial back to what the state counts, and open it for appending."""
+        if self.suffix == ".parquet":
+            keep = {_part_name(i) for i in range(self.size)}
+            missing = keep - {p.name for p in self.path.iterdir()}
+            if missing:
+                raise InputError(f"cannot resume {self.out}: {self.path} lacks {min(missing)}, which the "
+                                 "state counts; run without --resume to start over")
+            for stray in self.path.iterdir():  # parts written after the last state, temporary files
+                if stray.name not in keep:
+                    stray.unlink()
+            return
+        actual = self.path.stat().st_size
+        if actual < self.size:
+            raise InputError(f"cannot resume {self.out}: {self.path} has {actual} bytes, fewer than the "
+                             f"{self.size} its state counts (was it changed?); run without --resume to start over")
+        os.truncate(self.path, self.size)
+        self.fh = open(self.path, "a", encoding="utf-8", newline="")
+
+    # writing
+
+    def append(self, records: list[dict]) -> None:
+        """Write one scored chunk durably, then count it in the state."""
         if self.suffix == ".jsonl":
             self.fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        elif self.suffix == ".csv":
+            rows = self._flat(records)
+            for row in rows:
+                row["violations"], row["review"] = " ".join(row["violations"]), " ".join(row["review"])
+            csv.DictWriter(self.fh, fieldnames=self.columns).writerows(rows)
+        else:
+            import pyarrow.parquet as pq
+
+            part = self.path / _part_name(self.size)
+            tmp = part.with_suffix(".tmp")
+            with open(tmp, "wb") as fh:
+                pq.write_table(self._table(records), fh, compression="zstd")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, part)
+            _fsync_dir(self.path)  # the state will count this part: its name must survive a power cut
+            self.size += 1
+        self.records += len(records)
+        self._sync()
+
+    def _sync(self) -> None:
+        """fsync the data, then record it in the state."""
+        if self.fh is not None:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.size = os.fstat(self.fh.fileno()).st_size
+        self._save_state()
+
+    def finish(self) -> None:
+        """Put the complete output in place and remove the partial and its state."""
+        if self.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            with atomic_write(self.out, "wb") as fh:
+                with pq.ParquetWriter(fh, self._schema(), compression="zstd") as writer:
+                    for i in range(self.size):
+                        writer.write_table(pq.read_table(self.path / _part_name(i), schema=self._schema()))
+            shutil.rmtree(self.path)
+        else:
+            self.fh.close()
+            self.fh = None
+            os.replace(self.path, self.out)
+        _fsync_dir(self.out.parent)
+        self.state_path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Release the file and the lock; the partial stays for --resume."""
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+        self._unlock()
+
+    def discard(self) -> None:
+        """Remove the partial and its state."""
+        self.close()
+        if self.path.is_dir():
+            shutil.rmtree(self.path)
+        else:
+            self.path.unlink(missing_ok=True)
+        self.state_path.unlink(missing_ok=True)
+        self._state_tmp().unlink(missing_ok=True)
+
+    # reading back (the summary of a resumed run counts what the first run wrote)
+
+    def read_back(self) -> Iterator[dict]:
+        """The records already in the partial, as record dicts (enough for `Summary.add`)."""
+        if not self.records:
             return
+        if self.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            for i in range(self.size):
+                yield from pq.read_table(self.path / _part_name(i)).to_pylist()
+            return
+        with open(self.path, encoding="utf-8", newline="") as fh:
+            if self.suffix == ".jsonl":
+                yield from map(json.loads, fh)
+                return
+            for row in csv.DictReader(fh):
+                row["decision"] = row["decision"] or None
+                row["violations"], row["review"] = row["violations"].split(), row["review"].split()
+                yield row
+
+    # Parquet and CSV rows
+
+    def _flat(self, records: list[dict]) -> list[dict]:
+        """Records with one `score_<category>` column per category instead of `scores`."""
         flat = []
         for r in records:
             row = {k: r[k] for k in self.columns if k in r}
             for c in self.categories:
                 row[f"score_{c}"] = None if r["scores"] is None else r["scores"][c]
             flat.append(row)
-        if self.suffix == ".csv":
-            for row in flat:
-                row["violations"] = " ".join(row["violations"])
-                row["review"] = " ".join(row["review"])
-            self.csv.writerows(flat)
-        else:
-            self.parquet.write_table(self.pa.Table.from_pylist(flat, schema=self.schema))
+        return flat
 
-    def close(self) -> None:
-        if self.suffix == ".parquet":
-            self.parquet.close()
+    def _schema(self):
+        import pyarrow as pa
 
+        fields = [pa.field(c, pa.string()) for c in ("id", "article")] + [pa.field("number", pa.int64())]
+        fields += [pa.field(c, pa.string()) for c in ("parent", "author", "decision")]
+        fields += [pa.field(c, pa.list_(pa.string())) for c in ("violations", "review")]
+        fields += [pa.field("note", pa.string())]
+        fields += [pa.field(f"score_{c}", pa.float64()) for c in self.categories]
+        return pa.schema(fields)
 
-def score_to_file(model: Model, comments: Iterable, out: Path, progress: bool | None = None,
-                  workers: int = 1, model_dir: Path | None = None) -> Summary:
-    """Score every comment into `out` (.jsonl, .csv or .parquet); the file appears only when complete."""
-    out = Path(out)
-    if out.suffix not in OUTPUT_SUFFIXES:
-        raise InputError(f"--out {out}: unsupported output format {out.suffix!r}; use one of "
-                         f"{', '.join(OUTPUT_SUFFIXES)}")
-    summary = Summary()
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = None
-    if show:
-        from tqdm import tqdm
+    def _table(self, records: list[dict]):
+        import pyarrow as pa
 
-        bar = tqdm(unit=" comments", file=sys.stderr, dynamic_ncols=True)
-    binary = out.suffix == ".parquet"
-    with atomic_write(out, "wb" if binary else "w", newline="" if out.suffix == ".csv" else None) as fh:
-        writer = _Writer(fh, out.suffix, model.categories)
-        try:
-            for records in _scored_chunks(model, comments, workers, model_dir):
-                writer.write(records)
-                for record in records:
-                    summary.add(record)
-                if bar is not None:
-                    bar.update(len(records))
-        finally:
-            writer.close()
-            if bar is not None:
-                bar.close()
-    return summary
+        return pa.Table.from_pylist(self._flat(records), schema=self._schema())
 
 
-def _scored_chunks(model: Model, comments: Iterable, workers: int, model_dir: Path | None) -> Iterator[list[dict]]:
-    """Scored chunks in input order, on one process or on `workers` joblib processes."""
-    if workers == 1 or model_dir is None:
-        for chunk in chunked(comments):
-            yield score_records(model, chunk)
+def _part_name(index: int) -> str:
+    return f"part-{index:06d}.parquet"
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _check_same(state: dict, identity: dict, partial: Path) -> None:
+    """Refuse to resume when the inputs or the model differ from the interrupted run's."""
+    fix = f"run without --resume to start over (this replaces {partial})"
+    was, now = state.get("model") or {}, identity["model"]
+    if was != now:
+        raise ModelError(f"cannot resume: the partial output was scored with model {was.get('version')}, this run "
+                         f"uses {now['version']}; pass --model with that version or {fix}")
+    if state.get("software") != identity["software"]:
+        was = state.get("software") or {}
+        changed = [f"{k} {was.get(k)} → {v}" for k, v in identity["software"].items() if was.get(k) != v]
+        raise InputError(f"cannot resume: the software changed since the interrupted run ({', '.join(changed)}); "
+                         f"scores could differ from those already written; {fix}")
+    before, after = state.get("inputs"), identity["inputs"]
+    if before == after:
         return
-    from joblib import Parallel, delayed
+    if not (isinstance(before, list) and isinstance(after, list)):
+        raise InputError(f"cannot resume: the inputs differ from the interrupted run's; {fix}")
+    paths_before, paths_after = [i.get("path") for i in before], [i.get("path") for i in after]
+    if paths_before != paths_after:
+        raise InputError(f"cannot resume: the interrupted run read {', '.join(map(str, paths_before))}; this run "
+                         f"reads {', '.join(map(str, paths_after))}; give the same inputs or {fix}")
+    changed = [a["path"] for a, b in zip(after, before) if a != b]
+    raise InputError(f"cannot resume: {', '.join(changed)} changed since the interrupted run (size or "
+                     f"modification time); {fix}")
 
-    parallel = Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs")
-    yield from parallel(delayed(_score_in_worker)(str(model_dir), chunk) for chunk in chunked(comments))
+
+# ── scoring chunks: here, on joblib processes, or on a Dask cluster ─────────────────────────
+
+
+def _scored_chunks(model: Model, comments: Iterable, workers: int, model_dir: Path | None,
+                   scheduler: str | None = None, chunk_size: int = CHUNK) -> Iterator[list[dict]]:
+    """Scored chunks in input order, here, on `workers` joblib (loky) processes or on a Dask cluster."""
+    chunks = chunked(comments, chunk_size)
+    if scheduler:
+        yield from _dask_chunks(chunks, str(model_dir), scheduler)
+    elif workers == 1 or model_dir is None:
+        for chunk in chunks:
+            yield score_records(model, chunk)
+    else:
+        yield from _in_order(_local_pool(workers).submit, chunks, str(model_dir), 2 * workers)
+
+
+def _local_pool(workers: int):
+    """joblib's reusable loky executor: its processes outlive a run, so each loads the model once."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=workers)
+
+
+def _in_order(submit: Callable, chunks: Iterable[list], model_dir: str, in_flight: int) -> Iterator[list[dict]]:
+    """Chunks scored as tasks, results in input order, at most `in_flight` chunks submitted or unread.
+
+    The bound is what keeps memory flat when writing is slower than scoring (joblib's own
+    `Parallel` keeps dispatching as tasks finish, whether or not their results are consumed).
+    """
+    window: deque = deque()
+    try:
+        for chunk in chunks:
+            window.append(submit(_score_in_worker, model_dir, chunk))
+            if len(window) >= in_flight:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        for future in window:
+            future.cancel()
+
+
+def _dask_chunks(chunks: Iterable[list], model_dir: str, scheduler: str) -> Iterator[list[dict]]:
+    """Chunks scored as tasks on a Dask cluster, two per worker thread in flight, in input order.
+
+    Workers load the model from `model_dir` (checksums verified) once per process, so the path
+    must be readable on every worker: a shared file system, or the same path on each machine.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs Dask: install the extra with "
+                         "pip install 'moderation[dask]' (or pip install 'dask[distributed]')") from None
+    try:
+        client = Client(scheduler, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler: {exc}") from None
+    with client:
+        threads = sum(client.nthreads().values())
+        if not threads:
+            raise InputError(f"--scheduler {scheduler}: the cluster has no workers")
+        problems = {w: p for w, p in client.run(_load_in_worker, model_dir).items() if p}
+        if problems:
+            worker, problem = next(iter(problems.items()))
+            raise ModelError(f"Dask worker {worker} cannot load the model: {problem} (the model directory "
+                             f"must be readable at the same path on every worker)")
+        submit = functools.partial(client.submit, pure=False)  # each chunk is its own task
+        yield from _in_order(submit, chunks, model_dir, 2 * threads)
 
 
 _WORKER_MODELS: dict[str, Model] = {}
+_WORKER_LOADS: Counter = Counter()  # model loads in this process, by directory: 1 each
+_WORKER_LOCK = threading.Lock()  # a Dask worker may run several tasks on threads
+
+
+def _worker_model(model_dir: str) -> Model:
+    """The model in `model_dir`, loaded once per worker process."""
+    from moderation.model import load_model
+
+    with _WORKER_LOCK:
+        model = _WORKER_MODELS.get(model_dir)
+        if model is None:
+            model = _WORKER_MODELS[model_dir] = load_model(model_dir)
+            _WORKER_LOADS[model_dir] += 1
+    return model
 
 
 def _score_in_worker(model_dir: str, chunk: list) -> list[dict]:
-    """Runs in a worker process: load the model once per process, then score the chunk."""
-    from moderation.model import load_model
+    """Runs in a worker process: score a chunk with the process's model."""
+    return score_records(_worker_model(model_dir), chunk)
 
-    model = _WORKER_MODELS.get(model_dir)
-    if model is None:
-        model = _WORKER_MODELS[model_dir] = load_model(model_dir)
-    return score_records(model, chunk)
+
+def _load_in_worker(model_dir: str) -> str | None:
+    """Runs on every Dask worker before the first task: load the model; the problem, if any."""
+    try:
+        _worker_model(model_dir)
+    except ModerationError as exc:
+        return str(exc)
+    return None

@@ -19,6 +19,7 @@ from functools import cache, partial
 from numbers import Real
 from typing import Callable, Iterable, NamedTuple
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -30,7 +31,6 @@ __all__ = ["HashingTfidf", "SklearnTfidf"]
 _M64 = (1 << 64) - 1
 _P = 0x9E3779B97F4A7C15  # odd base of the polynomial hash of an n-gram's code points
 _SPACE = ord(" ") + 1  # a code point c enters the hash as c + 1
-_SEP = "\x00"  # joins the documents of a batch; never part of a word or n-gram
 _WORD, _CHAR = 1, 2
 _CHUNK_DOCS, _CHUNK_CHARS = 20_000, 1 << 17
 _WORD_RE = re.compile(r"\w+")
@@ -88,7 +88,26 @@ def _reference_counts(
     return dict(counts)
 
 
-# --------------------------------------------------------------------------- hashing, vectorised
+# --------------------------------------------------------------------------- compiled kernels (numba)
+#
+# One document at a time: its words, then the column of every n-gram (`_nb_ngrams`), counted in a
+# small open-addressing table that is emptied after each document (`_nb_count`). Nothing is sorted
+# or hashed across the batch, so the cost of a chunk is linear in its characters. The kernels hold
+# no GIL, so `n_jobs` threads run them side by side.
+
+_TF_BINARY, _TF_SUBLINEAR, _TF_RAW = 0, 1, 2
+_NORMS = {None: 0, "l1": 1, "l2": 2}
+_U1, _U33 = np.uint64(1), np.uint64(33)
+_UP, _USPACE = np.uint64(_P), np.uint64(_SPACE)
+_UM1, _UM2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+
+
+def _jit(fn: Callable) -> Callable:
+    """`fn` compiled by numba without the GIL; cached on disk when numba finds a writable directory."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # numba found no writable cache directory: compile in memory at each start
+        return numba.njit(nogil=True)(fn)
 
 
 class _Spec(NamedTuple):
@@ -98,26 +117,17 @@ class _Spec(NamedTuple):
     char_mode: str
 
 
-def _fmix(h: np.ndarray) -> np.ndarray:
-    """murmur3's 64-bit finaliser, in place on a uint64 array."""
-    shifted = h >> 33
-    h ^= shifted
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= np.right_shift(h, 33, out=shifted)
-    h *= np.uint64(0xC4CEB9FE1A85EC53)
-    h ^= np.right_shift(h, 33, out=shifted)
-    return h
-
-
-def _columns(h: np.ndarray, block: int, n: int, n_features: int) -> np.ndarray:
-    """Vectorised `_py_column` from the polynomial hashes `h` (consumed)."""
-    half = n_features // 2
-    size, offset = (half, 0) if block == _WORD else (n_features - half, half)
-    h ^= np.uint64(_seed(block, n))
-    h = _fmix(h)
-    h = h & np.uint64(size - 1) if size & (size - 1) == 0 else h % np.uint64(size)
-    h += np.uint64(offset)
-    return h
+@cache
+def _kernel_spec(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
+    """`spec` for the kernels: int64 [n_features, word min n, max n, char min n, max n, whole] (0: skipped)
+    and the uint64 seeds [block, n]."""
+    word, char = spec.word_range or (0, 0), spec.char_range or (0, 0)
+    cfg = np.array([spec.n_features, *word, *char, spec.char_mode == "char"], np.int64)
+    seeds = np.zeros((3, max(word[1], char[1]) + 1), np.uint64)
+    for block, (lo, hi) in ((_WORD, word), (_CHAR, char)):
+        for n in range(max(lo, 1), hi + 1):
+            seeds[block, n] = _seed(block, n)
+    return cfg, seeds
 
 
 @cache
@@ -138,111 +148,280 @@ def _is_word(cp: np.ndarray) -> np.ndarray:
     return word
 
 
-def _powers(m: int) -> np.ndarray:
-    """P**0 .. P**(m-1) modulo 2**64."""
-    pw = np.full(max(m, 1), _P, np.uint64)
-    pw[0] = 1
-    return np.cumprod(pw, dtype=np.uint64)
+def _encode(docs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The documents' code points end to end (uint32), their offsets, and the sorted astral word
+    characters among them (the kernels look the others up in `_bmp_word_table`)."""
+    offsets = np.zeros(len(docs) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, docs), np.int64, len(docs)), out=offsets[1:])
+    cp = np.frombuffer("".join(docs).encode("utf-32-le", "surrogatepass"), np.uint32)
+    astral = np.zeros(0, np.uint32)
+    if len(cp) and cp.max() > 0xFFFF:
+        astral = np.unique(cp[cp > 0xFFFF])
+        astral = astral[_is_word(astral)]
+    return cp, offsets, astral
 
 
-def _hash_ngrams(docs: list[str], spec: _Spec, spans: bool = False) -> tuple[np.ndarray, ...]:
-    """Every n-gram occurrence of `docs`, batch-vectorised.
+@_jit
+def _nb_is_word(c, bmp, astral):  # noqa: ANN001 - numba kernels are typed by their callers
+    """Whether code point `c` is a word character."""
+    if c < 0x10000:
+        return bmp[c]
+    i = np.searchsorted(astral, c)
+    return i < astral.shape[0] and astral[i] == c
 
-    Returns `(keys,)` with keys = doc * n_features + column (uint64), or with `spans`
-    `(doc, column, start, end)` with start/end character offsets into each document.
-    """
-    n_docs, nf = len(docs), spec.n_features
-    lengths = np.fromiter(map(len, docs), np.int64, n_docs)
-    doc_start = np.zeros(n_docs, np.int64)
-    np.cumsum(lengths[:-1] + 1, out=doc_start[1:])
-    cp = np.frombuffer(_SEP.join(docs).encode("utf-32-le", "surrogatepass"), np.uint32)
-    seps = doc_start[1:] - 1
-    word = _is_word(cp)
-    word[seps] = False
-    edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    ws, we = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    wlen, nw = we - ws, len(ws)
-    wdoc = np.searchsorted(doc_start, ws, side="right") - 1
-    chars = cp[word].astype(np.uint64) + 1
-    pw = _powers(int(wlen.max(initial=0)) + 1)
-    out: list[tuple[np.ndarray, ...]] = []
 
-    def emit(block: int, n: int, h: np.ndarray, at: np.ndarray, start=None, end=None) -> None:
-        # `at`: the n-grams' documents with spans, else their doc * n_features
-        col = _columns(h, block, n, nf)
-        if spans:
-            out.append((at, col.astype(np.int64), start - doc_start[at], end - doc_start[at]))
+@_jit
+def _nb_column(h, seed, size, offset):  # noqa: ANN001
+    """`_py_column` from a polynomial hash `h`: finalised with the kind's seed, reduced to its block."""
+    h ^= seed
+    h ^= h >> _U33
+    h *= _UM1
+    h ^= h >> _U33
+    h *= _UM2
+    h ^= h >> _U33
+    if size & (size - 1) == 0:
+        return np.int64(h & np.uint64(size - 1)) + offset
+    return np.int64(h % np.uint64(size)) + offset
+
+
+@_jit
+def _nb_scratch(offsets, cfg, spans):  # noqa: ANN001
+    """Work arrays sized for the longest document of a chunk: word starts, ends, hashes and P**length;
+    n-gram columns (and spans if `spans`); the counting table (keys all -1, counts) and the slots
+    a document fills; the distinct columns and counts of a document."""
+    longest = 0
+    for d in range(offsets.shape[0] - 1):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    words = (longest + 1) // 2 + 1
+    grams = words * (cfg[2] - cfg[1] + 1) + (longest + 2 * words) * (cfg[4] - cfg[3] + 1) + 1
+    cap = 16
+    while cap < 4 * grams:
+        cap *= 2
+    span = grams if spans else 0
+    return (np.empty(words, np.int64), np.empty(words, np.int64), np.empty(words, np.uint64),
+            np.empty(words, np.uint64), np.empty(grams, np.int32), np.empty(span, np.int64),
+            np.empty(span, np.int64), np.full(cap, -1, np.int32), np.empty(cap, np.int32),
+            np.empty(grams, np.int64), np.empty(grams, np.int32), np.empty(grams, np.int32))
+
+
+@_jit
+def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, ends, spans):  # noqa: ANN001
+    """Columns of every n-gram of the document cp[a:b] into `cols` (spans into starts/ends if
+    `spans`); returns how many. ws, we, hw, pw: scratch for the words."""
+    half = cfg[0] // 2
+    nw, i = 0, a
+    while i < b:  # words: maximal runs of word characters, with their hashes and P**length
+        if not _nb_is_word(cp[i], bmp, astral):
+            i += 1
+            continue
+        h, p, j = np.uint64(0), _U1, i
+        while j < b and _nb_is_word(cp[j], bmp, astral):
+            h = h * _UP + (np.uint64(cp[j]) + _U1)
+            p *= _UP
+            j += 1
+        ws[nw], we[nw], hw[nw], pw[nw] = i, j, h, p
+        nw += 1
+        i = j
+    m = 0
+    if cfg[1] > 0:  # word n-grams: the hash of "w1 w2 ..." from the words' hashes
+        for n in range(cfg[1], cfg[2] + 1):
+            for i in range(nw - n + 1):
+                h = hw[i]
+                for j in range(i + 1, i + n):
+                    h = (h * _UP + _USPACE) * pw[j] + hw[j]
+                cols[m] = _nb_column(h, seeds[_WORD, n], half, 0)
+                if spans:
+                    starts[m], ends[m] = ws[i] - a, we[i + n - 1] - a
+                m += 1
+    if cfg[3] > 0:
+        lo, hi, size = cfg[3], cfg[4], cfg[0] - half
+        if cfg[5]:  # "char": over the document whole
+            for i in range(a, b):
+                h = np.uint64(0)
+                for n in range(1, min(hi, b - i) + 1):
+                    h = h * _UP + (np.uint64(cp[i + n - 1]) + _U1)
+                    if n >= lo:
+                        cols[m] = _nb_column(h, seeds[_CHAR, n], size, half)
+                        if spans:
+                            starts[m], ends[m] = i - a, i - a + n
+                        m += 1
+        else:  # "wb": inside each word padded with a space on each side
+            for w in range(nw):
+                s, length = ws[w], we[w] - ws[w]
+                for i in range(length + 2):
+                    h = np.uint64(0)
+                    for n in range(1, min(hi, length + 2 - i) + 1):
+                        k = i + n - 1  # position in the padded word
+                        h = h * _UP + (_USPACE if k == 0 or k == length + 1 else np.uint64(cp[s + k - 1]) + _U1)
+                        if n >= lo:
+                            cols[m] = _nb_column(h, seeds[_CHAR, n], size, half)
+                            if spans:  # the padding clipped off
+                                starts[m] = s - a + min(max(i - 1, 0), length)
+                                ends[m] = s - a + min(i + n - 1, length)
+                            m += 1
+    return m
+
+
+@_jit
+def _nb_count(cols, m, keys, counts, dcols, dcounts, slots):  # noqa: ANN001
+    """Distinct columns of cols[:m] into dcols, their counts into dcounts, in order of first
+    occurrence; returns how many. `keys` (all -1) and `counts` are an open-addressing table of which
+    the first 4m slots or more are used and left empty again; `slots` is scratch."""
+    cap, bits = 16, 4
+    while cap < 4 * m:
+        cap, bits = cap * 2, bits + 1
+    shift, mask, nd = np.uint64(64 - bits), cap - 1, 0
+    for t in range(m):  # without a branch on whether the column is new: it would be mispredicted
+        c = cols[t]
+        s = np.int64((np.uint64(c) * _UP) >> shift)
+        k = keys[s]
+        while (k != c) & (k >= 0):
+            s = (s + 1) & mask
+            k = keys[s]
+        new = k < 0
+        keys[s] = c
+        counts[s] = (0 if new else counts[s]) + 1
+        slots[nd] = s
+        nd += new
+    for t in range(nd):
+        s = slots[t]
+        dcols[t], dcounts[t], keys[s] = keys[s], counts[s], -1
+    return nd
+
+
+@_jit
+def _nb_weigh(cols, counts, nd, idf, weights, tf, norm, tf_table, values):  # noqa: ANN001
+    """values[:nd] = tf x idf x block weight of columns cols[:nd], rounded as numpy rounds them in the
+    dtype of `values`; returns the row's l2 or l1 norm (float64; 0 if none or norm is None)."""
+    half, total = idf.shape[0] // 2, 0.0
+    for t in range(nd):
+        c, k = cols[t], counts[t]
+        if tf == _TF_SUBLINEAR:
+            values[t] = tf_table[k] if k < tf_table.shape[0] else 1.0 + np.log(k)
+        elif tf == _TF_RAW:
+            values[t] = k
         else:
-            out.append((col + at,))
+            values[t] = 1.0
+        values[t] = values[t] * idf[c]
+        values[t] = values[t] * weights[0 if c < half else 1]
+        x = values[t]
+        total += x * x if norm == 2 else abs(x)
+    return np.sqrt(total) if norm == 2 else total if norm == 1 else 0.0
 
-    if spec.word_range and nw:
-        wend = np.cumsum(wlen)
-        back = np.repeat(wend - 1, wlen) - np.arange(len(chars))  # distance to the word's last char
-        hw = np.add.reduceat(chars * pw[back], wend - wlen)
-        for n in range(spec.word_range[0], spec.word_range[1] + 1):
-            m = max(nw - n + 1, 0)
-            k = np.flatnonzero(wdoc[:m] == wdoc[n - 1 : n - 1 + m])
-            h = hw[k]
-            for j in range(1, n):  # hash of "w1 w2 ..." from the words' hashes
-                h = (h * _P + _SPACE) * pw[wlen[k + j]] + hw[k + j]
-            at = wdoc[k] if spans else wdoc[k].astype(np.uint64) * np.uint64(nf)
-            emit(_WORD, n, h, at, ws[k], we[k + n - 1])
 
-    if spec.char_range:
-        if spec.char_mode == "wb":  # each word padded with a space on each side, end to end
-            unit_len, unit_doc = wlen + 2, wdoc
-            text = np.full(int(unit_len.sum()), _SPACE, np.uint64)
-            text[np.arange(len(chars)) + np.repeat(2 * np.arange(nw) + 1, wlen)] = chars
-        else:  # each document whole, end to end
-            unit_len, unit_doc = lengths, np.arange(n_docs)
-            keep = np.ones(len(cp), bool)
-            keep[seps] = False
-            text = cp[keep].astype(np.uint64) + 1
-        unit = np.repeat(np.arange(len(unit_len), dtype=np.int32), unit_len)
-        if spans:
-            unit_start = np.cumsum(unit_len) - unit_len
-        else:  # doc * n_features at each position, added to the columns to make the keys
-            base = np.repeat(unit_doc.astype(np.uint64) * np.uint64(nf), unit_len)
-        g = text.copy()
-        for n in range(1, spec.char_range[1] + 1):
-            if n > 1:  # g[i] becomes the hash of the n-gram starting at i
-                g = g[:-1]
-                g *= np.uint64(_P)
-                g += text[n - 1 :]
-            if n < spec.char_range[0]:
-                continue
-            valid = unit[: len(g)] == unit[n - 1 :]
-            if not spans:
-                emit(_CHAR, n, g[valid], base[: len(g)][valid])
-                continue
-            a = np.flatnonzero(valid)
-            u = unit[a]
-            start = a - unit_start[u]
-            if spec.char_mode == "wb":  # clip the padding off the span; offset to the word
-                start, end = np.clip(start - 1, 0, wlen[u]), np.clip(start + n - 1, 0, wlen[u])
-                start, end = start + ws[u], end + ws[u]
-            else:
-                start = start + doc_start[u]
-                end = start + n
-            emit(_CHAR, n, g[a], unit_doc[u], start, end)
+@_jit
+def _nb_count_chunk(cp, offsets, bmp, astral, cfg, seeds):  # noqa: ANN001
+    """Raw counts of the documents cp[offsets[d]:offsets[d + 1]]: (counts, columns, nonzeros per row),
+    columns sorted within each row."""
+    ws, we, hw, pw, grams, starts, ends, keys, counts, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
+    n, bits = offsets.shape[0] - 1, 1
+    while (1 << bits) < cfg[0]:
+        bits += 1
+    out_cols, out_counts = np.empty(cp.shape[0] * 2 + 16, np.int32), np.empty(cp.shape[0] * 2 + 16, np.int32)
+    row_nnz, packed, bins, total = np.zeros(n, np.int64), np.empty_like(slots), np.empty(256, np.int64), 0
+    for d in range(n):
+        m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
+                       starts, ends, False)
+        nd = _nb_count(grams, m, keys, counts, dcols, dcounts, slots)
+        for t in range(nd):  # column and count in one int64, sorted by column
+            slots[t] = (np.int64(dcols[t]) << 32) | dcounts[t]
+        _nb_radix_sort(slots, nd, 32, 32 + bits, packed, bins)
+        if total + nd > out_cols.shape[0]:
+            size = max(2 * out_cols.shape[0], total + nd)
+            out_cols, out_counts = _nb_grow(out_cols, size, total), _nb_grow(out_counts, size, total)
+        for t in range(nd):
+            out_cols[total + t], out_counts[total + t] = slots[t] >> 32, slots[t] & 0xFFFFFFFF
+        row_nnz[d], total = nd, total + nd
+    return out_counts[:total], out_cols[:total], row_nnz
 
-    if not out:
-        return tuple(np.zeros(0, np.int64) for _ in range(4)) if spans else (np.zeros(0, np.uint64),)
-    return tuple(np.concatenate(parts) for parts in zip(*out))
+
+@_jit
+def _nb_radix_sort(a, n, lo, hi, tmp, bins):  # noqa: ANN001
+    """Sort the int64 a[:n] by their bits lo..hi (least significant byte first); tmp: scratch as
+    large as a; bins: 256 scratch counters. Several times faster than a comparison sort here."""
+    src, dst = a, tmp
+    for shift in range(lo, hi, 8):
+        bins[:] = 0
+        for t in range(n):
+            bins[(src[t] >> shift) & 255] += 1
+        at = 0
+        for b in range(256):
+            bins[b], at = at, at + bins[b]
+        for t in range(n):
+            b = (src[t] >> shift) & 255
+            dst[bins[b]] = src[t]
+            bins[b] += 1
+        src, dst = dst, src
+    if src is not a:
+        a[:n] = src[:n]
+
+
+@_jit
+def _nb_grow(a, size, used):  # noqa: ANN001
+    """A copy of a[:used] in a new array of `size` elements."""
+    out = np.empty(size, a.dtype)
+    out[:used] = a[:used]
+    return out
+
+
+@_jit
+def _nb_weigh_chunk(counts, cols, row_nnz, idf, weights, tf, norm, tf_table, data):  # noqa: ANN001
+    """TF-IDF values of consecutive rows into `data`, rows normalised, zeros dropped (`cols` and
+    `row_nnz` compacted in place); returns the number of values kept."""
+    at = kept = 0
+    scale = np.empty(1, data.dtype)
+    for d in range(row_nnz.shape[0]):
+        k = row_nnz[d]
+        total = _nb_weigh(cols[at:], counts[at:], k, idf, weights, tf, norm, tf_table, data[at:])
+        scale[0] = total if total > 0 else 1.0  # the norm rounded to the dtype, as numpy divides by it
+        first = kept
+        for t in range(at, at + k):
+            if data[t] != 0:
+                data[kept], cols[kept] = data[t] / scale[0], cols[t]
+                kept += 1
+        row_nnz[d], at = kept - first, at + k
+    return kept
+
+
+@_jit
+def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, idf, weights, tf, norm, tf_table, coef, out):  # noqa: ANN001
+    """out[d] += (TF-IDF row of document d) @ coef, one document at a time, no matrix built."""
+    ws, we, hw, pw, grams, starts, ends, keys, counts, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
+    values, acc = np.empty(grams.shape[0], weights.dtype), np.empty(coef.shape[1])
+    for d in range(offsets.shape[0] - 1):
+        m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
+                       starts, ends, False)
+        nd = _nb_count(grams, m, keys, counts, dcols, dcounts, slots)
+        total = _nb_weigh(dcols, dcounts, nd, idf, weights, tf, norm, tf_table, values)
+        acc[:] = 0.0
+        for t in range(nd):
+            v, c = np.float64(values[t]), dcols[t]
+            for j in range(coef.shape[1]):
+                acc[j] += v * coef[c, j]
+        out[d] += acc / total if total > 0 else acc
+
+
+@_jit
+def _nb_occurrences(cp, bmp, astral, cfg, seeds):  # noqa: ANN001
+    """(column, start, end) of every n-gram occurrence of the one document cp."""
+    offsets = np.array([0, cp.shape[0]], np.int64)
+    ws, we, hw, pw, grams, starts, ends, _, _, _, _, _ = _nb_scratch(offsets, cfg, True)
+    m = _nb_ngrams(cp, 0, cp.shape[0], bmp, astral, cfg, seeds, ws, we, hw, pw, grams, starts, ends, True)
+    return grams[:m], starts[:m], ends[:m]
+
+
+@cache
+def _tf_table() -> np.ndarray:
+    """1 + log(k) for counts k below 1024, computed as numpy computes it (index 0 unused)."""
+    table = np.zeros(1024)
+    table[1:] = 1 + np.log(np.arange(1, 1024))
+    return table
 
 
 def _count_chunk(docs: list[str], spec: _Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Raw n-gram counts of `docs` as CSR pieces: (counts, columns, nonzeros per row)."""
-    (keys,) = _hash_ngrams(docs, spec)
-    if len(docs) * spec.n_features <= 2**32:
-        keys = keys.astype(np.uint32)  # sorts twice as fast
-    keys.sort()
-    first = np.ones(len(keys), bool)
-    np.not_equal(keys[1:], keys[:-1], out=first[1:])
-    at = np.flatnonzero(first)
-    counts = np.diff(at, append=len(keys)).astype(np.int32)
-    rows, cols = np.divmod(keys[at], keys.dtype.type(spec.n_features))
-    return counts, cols.astype(np.int32), np.bincount(rows.astype(np.int64), minlength=len(docs))
+    cp, offsets, astral = _encode(docs)
+    return _nb_count_chunk(cp, offsets, _bmp_word_table(), astral, *_kernel_spec(spec))
 
 
 def _chunks(docs: list[str]) -> list[list[str]]:
@@ -394,12 +573,41 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """TF-IDF matrix of the documents X: CSR, shape (len(X), n_features), rows normalised."""
-        check_is_fitted(self)
-        spec, texts = self._spec(), self._texts(X)
-        if self.idf_.shape[0] != spec.n_features:
-            raise ValueError(f"n_features={spec.n_features} but the model was fitted with {self.idf_.shape[0]}")
+        spec, texts = self._fitted_spec(), self._texts(X)
         pieces = self._map(lambda docs: self._weigh(*_count_chunk(docs, spec)), _chunks(texts))
         return _assemble(pieces, len(texts), spec.n_features, np.dtype(self.dtype))
+
+    def decision(self, X: Iterable[str], coef: np.ndarray, intercept: np.ndarray | float = 0.0) -> np.ndarray:
+        """`transform(X) @ coef + intercept` without building the matrix: float64, shape (len(X), k).
+
+        Each document's n-gram counts are weighted, normalised and multiplied by the rows of `coef`
+        (shape (n_features, k)) that it touches, one document at a time.
+
+        >>> vec = HashingTfidf(n_features=2**16).fit(["you are an idiot", "thanks for the fix"])
+        >>> vec.decision(["what an idiot"], np.ones((2**16, 4), np.float32)).shape
+        (1, 4)
+        """
+        spec, texts = self._fitted_spec(), self._texts(X)
+        coef = np.asarray(coef)
+        if coef.ndim != 2 or coef.shape[0] != spec.n_features or not np.issubdtype(coef.dtype, np.number):
+            raise ValueError(f"coef must be a numeric array of shape (n_features={spec.n_features}, k), "
+                             f"got {coef.dtype} {coef.shape}")
+        coef = np.ascontiguousarray(coef, np.float32 if coef.dtype == np.float32 else np.float64)
+        out = np.zeros((len(texts), coef.shape[1]))
+        chunks = _chunks(texts)
+        ends = np.cumsum([len(chunk) for chunk in chunks], dtype=np.int64)
+        cfg, seeds = _kernel_spec(spec)
+        weighting = self._weighting()
+
+        def decide(i: int) -> None:
+            cp, offsets, astral = _encode(chunks[i])
+            rows = out[ends[i] - len(chunks[i]) : ends[i]]
+            _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, cfg, seeds, self.idf_, *weighting, _tf_table(),
+                               coef, rows)
+
+        self._map(decide, list(range(len(chunks))))
+        out += np.asarray(intercept, np.float64)
+        return out
 
     def occurrences(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every n-gram occurrence of one text as (column, start, end, value) arrays, by position.
@@ -417,7 +625,8 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
             raise ValueError(f"text is {type(text).__name__}, expected str")
         spec = self._spec()
         low, where = _lower_with_map(text) if self.lowercase else (text, np.arange(len(text) + 1))
-        _, col, start, end = _hash_ngrams([low], spec, spans=True)
+        cp, _, astral = _encode([low])
+        col, start, end = _nb_occurrences(cp, _bmp_word_table(), astral, *_kernel_spec(spec))
         start, end = _map_spans(start, end, where)
         value = _shares(self.transform([text]), col, np.dtype(self.dtype))
         order = np.lexsort((col, end, start))
@@ -456,13 +665,27 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         char = tuple(self.char_ngram_range) if self.char_weight > 0 else None
         return _Spec(int(self.n_features), word, char, self.char_mode)
 
+    def _fitted_spec(self) -> _Spec:
+        """`_spec()` of a fitted featuriser whose `idf_` matches `n_features`."""
+        check_is_fitted(self)
+        spec = self._spec()
+        if self.idf_.shape[0] != spec.n_features:
+            raise ValueError(f"n_features={spec.n_features} but the model was fitted with {self.idf_.shape[0]}")
+        return spec
+
+    def _weighting(self) -> tuple[np.ndarray, int, int]:
+        """The kernels' weighting arguments: block weights (in the output dtype), tf and norm codes."""
+        weights = np.array([self.word_weight, self.char_weight], np.dtype(self.dtype))
+        tf = _TF_BINARY if self.binary else _TF_SUBLINEAR if self.sublinear_tf else _TF_RAW
+        return weights, tf, _NORMS[self.norm]
+
     def _texts(self, X: Iterable[str]) -> list[str]:
         """The documents of X, checked and lower-cased if asked."""
         texts = _check_texts(X)
         return [t.lower() for t in texts] if self.lowercase else texts
 
     def _map(self, fn: Callable, items: list) -> list:
-        """[fn(item) for item in items], on `n_jobs` threads (numpy releases the GIL)."""
+        """[fn(item) for item in items], on `n_jobs` threads (the kernels release the GIL)."""
         n_jobs = self.n_jobs or 1
         if n_jobs < 0:  # -1: every CPU, -2: all but one, ...
             n_jobs = (os.cpu_count() or 1) + 1 + n_jobs
@@ -479,22 +702,9 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
 
     def _weigh(self, counts: np.ndarray, cols: np.ndarray, row_nnz: np.ndarray) -> tuple[np.ndarray, ...]:
         """TF x IDF x block weight of consecutive rows' counts, zeros dropped, rows normalised."""
-        dtype = np.dtype(self.dtype)
-        if self.binary:
-            data = np.ones(len(counts), dtype)
-        elif self.sublinear_tf:  # 1 + log(count), looked up in a table of the counts present
-            data = (1 + np.log(np.arange(1, counts.max(initial=0) + 1))).astype(dtype)[counts - 1]
-        else:
-            data = counts.astype(dtype)
-        data *= self.idf_[cols]
-        if self.word_weight != 1 or self.char_weight != 1:
-            data *= np.where(cols < self.n_features // 2, self.word_weight, self.char_weight).astype(dtype)
-        if not data.all():  # columns with idf 0 (min_df) or a block weight of 0
-            keep = data != 0
-            rows = np.repeat(np.arange(len(row_nnz)), row_nnz)
-            data, cols, row_nnz = data[keep], cols[keep], np.bincount(rows[keep], minlength=len(row_nnz))
-        _normalise_rows(data, row_nnz, self.norm)
-        return data, cols, row_nnz
+        data = np.empty(len(counts), np.dtype(self.dtype))
+        kept = _nb_weigh_chunk(counts, cols, row_nnz, self.idf_, *self._weighting(), _tf_table(), data)
+        return data[:kept], cols[:kept], row_nnz
 
     def __sklearn_tags__(self):  # noqa: D105 - input is a 1-d sequence of str, like TfidfVectorizer's
         tags = super().__sklearn_tags__()

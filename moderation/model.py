@@ -92,13 +92,23 @@ class Model:
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores, shape (n, n_categories)."""
-        features = self.featurizer.transform(normalize_batch(list(texts)))
+        normalized = normalize_batch(list(texts))
+        decision = getattr(self.featurizer, "decision", None)
+        if decision is not None:  # fused: n-gram counts to scores per document, no feature matrix
+            return decision(normalized, self.coef, self.intercept)
+        features = self.featurizer.transform(normalized)
         return np.asarray(features @ self.coef, dtype=np.float64) + self.intercept
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities that each text violates each category, shape (n, n_categories)."""
         raw = self.decision_function(texts)
         return calibrate(raw, self.calibration)
+
+    def warm_up(self) -> None:
+        """Score and explain a short text once, so that the featuriser's compiled kernels are loaded
+        (or compiled) now rather than on the first request. `load_model` calls it."""
+        self.predict_proba(["warm up"])
+        self.explain("warm up")
 
     def explain(self, text: str, top: int = 5, min_share: float = 0.1,
                 categories: list[str] | None = None) -> list[Span]:
@@ -276,7 +286,7 @@ def load_model(path: str | Path) -> Model:
         parts = joblib.load(directory / ARTIFACT)
     except Exception as exc:  # a checksum-valid artifact that does not load: version skew
         raise ModelError(f"{directory / ARTIFACT}: cannot load ({type(exc).__name__}: {exc})") from None
-    return Model(
+    model = Model(
         policy=policy,
         featurizer=parts["featurizer"],
         coef=parts["coef"],
@@ -286,6 +296,8 @@ def load_model(path: str | Path) -> Model:
         card=card,
         policy_text=policy_text,
     )
+    model.warm_up()
+    return model
 
 
 def _json_default(value: object) -> object:

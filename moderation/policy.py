@@ -82,6 +82,7 @@ class Policy:
     not_for_evaluation: tuple[str, ...] = ()
     training_alpha: dict[str, float] = field(default_factory=dict)
     counterfactual_copies: dict[str, int] = field(default_factory=dict)
+    promotion_tolerance: dict[str, float] = field(default_factory=lambda: {"default": 0.005})
 
     def source_weight(self, source: str) -> float:
         """Training weight of a label source (1.0 unless the policy says otherwise)."""
@@ -188,6 +189,15 @@ class Policy:
             isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 20 for v in copies.values()
         ):
             raise PolicyError(f"{source}: training.counterfactual_copies must map sources to whole numbers 0–20")
+        tolerance = training.get("promotion_tolerance", 0.005)  # a number, or a table per category
+        per_category = isinstance(tolerance, Mapping)
+        for key, value in (tolerance.items() if per_category else [("default", tolerance)]):
+            where = f"{source}: training.promotion_tolerance" + (f".{key}" if per_category else "")
+            if key != "default" and key not in names:
+                raise PolicyError(f"{where}: not a category ({', '.join(sorted(names))}) nor default")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise PolicyError(f"{where}: expected a ROC-AUC difference between 0 and 1, found {value!r}")
+        tolerance = dict(tolerance) if per_category else {"default": tolerance}
         excluded = training.get("not_for_evaluation", [])
         if not isinstance(excluded, list) or not all(isinstance(x, str) for x in excluded):
             raise PolicyError(f"{source}: training.not_for_evaluation must be a list of source names")
@@ -196,6 +206,7 @@ class Policy:
             not_for_evaluation=tuple(excluded),
             training_alpha={k: float(v) for k, v in alpha.items()},
             counterfactual_copies=dict(copies),
+            promotion_tolerance={"default": 0.005} | {k: float(v) for k, v in tolerance.items()},
             name=str(raw.get("name", "policy")),
             text=str(raw.get("text", "")),
             categories=tuple(categories),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import time
 import warnings
@@ -134,6 +135,37 @@ def near_duplicate_groups(texts: list[str], width: int = 48) -> np.ndarray:
     return groups
 
 
+EVALUATION_SHARE = 0.10  # of comments (by the hash of their evaluation key) in the fixed evaluation split
+
+
+def evaluation_key(text: str, width: int = 48) -> str:
+    """The key that places a comment in or out of the evaluation split: `near_duplicate_groups`' head key.
+
+    >>> evaluation_key("You are  a DISGRACE!") == evaluation_key("you are a disgrace")
+    True
+    """
+    return "".join(ch for ch in text_key(text) if ch.isalnum())[:width]
+
+
+def evaluation_split(texts: list[str], share: float = EVALUATION_SHARE) -> np.ndarray:
+    """True for the comments in the fixed evaluation split: the hash of their key falls under `share`.
+
+    Membership depends on a comment's own text only, never on row order or on the other comments,
+    so the split is stable as label files grow; near-duplicates sharing a head fall on the same side.
+
+    >>> evaluation_split(["great reporting, keep it up"] * 2).tolist() in ([True, True], [False, False])
+    True
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share: expected a number between 0 and 1, found {share!r}")
+    cut = int(share * 2**64)
+    return np.fromiter(
+        (int.from_bytes(hashlib.blake2b(evaluation_key(t).encode("utf-8"), digest_size=8).digest(), "big") < cut
+         for t in texts),
+        dtype=bool, count=len(texts),
+    )
+
+
 def _fit_head(X, subset: np.ndarray | None, soft: np.ndarray, weight: np.ndarray, config: TrainConfig,
               alpha: float) -> tuple[np.ndarray, float]:
     """One logistic-regression head on the rows whose label is known; soft labels become two weighted rows.
@@ -244,6 +276,15 @@ def featurize(examples: Examples, config: TrainConfig, featurizer=None):
     return featurizer, featurizer.fit_transform(normalize_batch(examples.texts)).tocsr()
 
 
+@dataclass
+class TrainingRun:
+    """What one training produced: the model, the examples it saw and their out-of-fold probabilities."""
+
+    model: Model
+    examples: Examples
+    held_out: np.ndarray | None  # (n, k) calibrated out-of-fold probabilities; None without cross-validation
+
+
 def train(
     labels: LabelSet,
     policy: Policy,
@@ -255,6 +296,25 @@ def train(
     terms: "IdentityTerms | None" = None,
 ) -> Model:
     """Train the model: featurise, cross-validate, calibrate, derive thresholds, fit on everything."""
+    return training_run(labels, policy, policy_text, config, featurizer, log, cross_validate, terms).model
+
+
+def training_run(
+    labels: LabelSet,
+    policy: Policy,
+    policy_text: str,
+    config: TrainConfig | None = None,
+    featurizer=None,
+    log: Callable[[str], None] = lambda msg: None,
+    cross_validate: bool = True,
+    terms: "IdentityTerms | None" = None,
+) -> TrainingRun:
+    """`train`, keeping the examples and the out-of-fold probabilities (the promotion gate needs them).
+
+    >>> run = training_run(labels, policy, policy_text)  # doctest: +SKIP
+    >>> run.held_out.shape == (len(run.examples.texts), len(policy.names))  # doctest: +SKIP
+    True
+    """
     config = config or TrainConfig()
     started = time.perf_counter()
     examples = prepare(labels, policy, terms, config.seed)
@@ -268,8 +328,9 @@ def train(
     calibration = np.tile([1.0, 0.0], (k, 1))
     metrics: dict = {}
     thresholds = policy.thresholds()
+    proba = None
     if cross_validate:
-        _, calibration, thresholds, metrics = held_out(X, examples, policy, config)
+        proba, calibration, thresholds, metrics = held_out(X, examples, policy, config)
         log(f"cross-validated {config.folds} folds ({time.perf_counter() - started:.1f} s)")
 
     alphas = _alphas(policy, config)
@@ -304,15 +365,19 @@ def train(
         "training_seconds": round(seconds, 2),
         "libraries": _library_versions(),
     }
-    return Model(policy, featurizer, coef, intercept, calibration, thresholds, card, policy_text)
+    return TrainingRun(Model(policy, featurizer, coef, intercept, calibration, thresholds, card, policy_text),
+                       examples, proba)
 
 
 def _library_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
     import joblib
     import scipy
     import sklearn
 
     return {
+        "confusable-homoglyphs": version("confusable-homoglyphs"),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,

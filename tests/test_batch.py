@@ -79,3 +79,243 @@ def test_failure_leaves_no_partial_output(model, tmp_path):
 def test_unsupported_output_format(model, tmp_path):
     with pytest.raises(InputError, match="unsupported output format"):
         score_to_file(model, iter(()), tmp_path / "s.xlsx", progress=False)
+
+
+# ── streaming inputs, resume after an interruption ──────────────────────────────────────────
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from moderation.batch import describe_inputs, partial_progress, score_files
+from moderation.errors import ModelError
+from moderation.model import load_model, resolve_model_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = ["you idiot", "nice article, thanks", "what the fuck", "the talks resumed", "", "we will hang him"]
+
+
+def write_jsonl(path: Path, n: int) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"id": f"c{i}", "text": f"{TEXTS[i % len(TEXTS)]} {i}" if i % 7 else ""}) + "\n")
+    return path
+
+
+def records_of(path: Path) -> list:
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    return path.read_bytes().splitlines()
+
+
+def stop_after(comments, n: int):
+    """The comments, then a crash after `n` of them (what a power cut or a dead worker looks like)."""
+    for i, comment in enumerate(comments):
+        if i == n:
+            raise RuntimeError("simulated crash")
+        yield comment
+
+
+def hidden(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith("."))
+
+
+def test_parquet_input(model, tmp_path):
+    import pyarrow as pa
+
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": [3, 4], "text": ["you idiot", "nice article"]}), src)
+    out = tmp_path / "s.jsonl"
+    summary = score_files(model, [src], out, progress=False)
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["3", "4"]
+    assert summary.scored == 2
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_resume_after_a_crash_equals_an_uninterrupted_run(model, tmp_path, suffix):
+    src = write_jsonl(tmp_path / "in.jsonl", 1000)
+    whole = tmp_path / f"whole{suffix}"
+    expected = score_files(model, [src], whole, progress=False, chunk_size=100)
+
+    out = tmp_path / f"s{suffix}"
+    source = describe_inputs([src])
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        score_to_file(model, stop_after(iter_comments([src]), 350), out, progress=False, chunk_size=100,
+                      source=source)
+    assert not out.exists()
+    assert partial_progress(out)[1] == 300  # three whole chunks are safe; the fourth was never written
+    messages = []
+    summary = score_to_file(model, iter_comments([src]), out, progress=False, chunk_size=100, source=source,
+                            resume=True, log=messages.append)
+    assert "300 comments already scored" in messages[0]
+    assert records_of(out) == records_of(whole)
+    assert summary.as_dict() == expected.as_dict()  # the summary counts the first run's records too
+    assert hidden(tmp_path) == [] and partial_progress(out) is None
+
+
+def test_resume_drops_a_torn_last_record(model, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", 500)
+    whole = tmp_path / "whole.jsonl"
+    score_files(model, [src], whole, progress=False, chunk_size=100)
+    out = tmp_path / "s.jsonl"
+    with pytest.raises(RuntimeError):
+        score_to_file(model, stop_after(iter_comments([src]), 250), out, progress=False, chunk_size=100,
+                      source=describe_inputs([src]))
+    partial, _ = partial_progress(out)
+    with open(partial, "a", encoding="utf-8") as fh:  # a record half-written when the power went
+        fh.write('{"id": "c200", "article": null, "sco')
+    score_files(model, [src], out, progress=False, chunk_size=100, resume=True)
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_resume_refuses_changed_inputs_model_or_software(model, models_dir, tmp_path, monkeypatch):
+    src = write_jsonl(tmp_path / "in.jsonl", 300)
+    out = tmp_path / "s.csv"
+    with pytest.raises(RuntimeError):
+        score_to_file(model, stop_after(iter_comments([src]), 150), out, progress=False, chunk_size=100,
+                      source=describe_inputs([src]))
+    other = load_model(resolve_model_dir(models_dir))
+    other.save(tmp_path / "models", version="another-version")
+    with pytest.raises(ModelError, match="scored with model .* this run uses another-version"):
+        score_files(load_model(tmp_path / "models"), [src], out, progress=False, resume=True)
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "late", "text": "added after the crash"}\n')
+    with pytest.raises(InputError, match=f"cannot resume: {src} changed"):
+        score_files(model, [src], out, progress=False, resume=True)
+    assert partial_progress(out)[1] == 100  # a refused resume keeps the partial
+    import moderation.batch
+
+    real = moderation.batch._software()
+    monkeypatch.setattr(moderation.batch, "_software", lambda: real | {"numpy": "0.0"})
+    with pytest.raises(InputError, match=f"the software changed since the interrupted run \\(numpy {real['numpy']} → 0.0\\)"):
+        score_files(model, [src], out, progress=False, resume=True)
+    monkeypatch.undo()
+    messages = []
+    score_files(model, [src], out, progress=False, log=messages.append)  # without --resume: start over
+    assert "replacing the partial output" in messages[0] and "--resume" in messages[0]
+    assert len(out.read_text().splitlines()) == 302  # header + 301
+    messages.clear()
+    score_files(model, [src], out, progress=False, resume=True, log=messages.append)
+    assert messages[0].startswith("nothing to resume")
+
+
+def test_two_runs_cannot_share_an_output(model, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", 300)
+    out = tmp_path / "s.jsonl"
+
+    def second_run_midway(comments):
+        for i, comment in enumerate(comments):
+            if i == 150:
+                with pytest.raises(InputError, match="another `moderation score` is writing it"):
+                    score_files(model, [src], out, progress=False)
+            yield comment
+
+    score_to_file(model, second_run_midway(iter_comments([src])), out, progress=False, chunk_size=100,
+                  source=describe_inputs([src]))
+    assert len(out.read_text().splitlines()) == 300
+
+
+def test_kill_9_then_resume(models_dir, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", 8000)
+    command = [sys.executable, "-m", "moderation.cli", "score", str(src), "--model", str(models_dir),
+               "--workers", "1", "--chunk-size", "100", "--quiet"]
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "s.jsonl"
+    subprocess.run([*command, "--out", str(whole)], check=True, capture_output=True, cwd=ROOT)
+
+    run = subprocess.Popen([*command, "--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while (partial_progress(out) or (None, 0))[1] < 200 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    assert run.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not out.exists()
+    kept = partial_progress(out)[1]
+    assert 200 <= kept < 8000
+
+    resumed = subprocess.run([*command, "--out", str(out), "--resume"], capture_output=True, text=True, cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{kept} comments already scored" in resumed.stderr
+    assert "scored 6857 of 8000" in resumed.stdout
+    assert out.read_bytes() == whole.read_bytes()
+    assert hidden(tmp_path) == []
+
+
+# ── all cores, and a Dask cluster ───────────────────────────────────────────────────────────
+
+
+def _loads_here() -> tuple[int, dict]:
+    """Runs in a worker: this process's id and how often it loaded each model."""
+    from moderation import batch
+
+    return os.getpid(), dict(batch._WORKER_LOADS)
+
+
+def test_workers_load_the_model_once_each(model, models_dir, tmp_path):
+    from moderation.batch import _local_pool
+
+    src = write_jsonl(tmp_path / "in.jsonl", 3000)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    score_files(model, [src], one, progress=False)
+    score_files(model, [src], two, progress=False, workers=2, model_dir=resolve_model_dir(models_dir),
+                chunk_size=100)
+    assert one.read_bytes() == two.read_bytes()
+    pool = _local_pool(2)  # the same worker processes, reused
+    states = dict(f.result() for f in [pool.submit(_loads_here) for _ in range(8)])
+    assert any(states.values()) and all(set(loads.values()) == {1} for loads in states.values() if loads)
+
+
+def test_an_input_error_on_workers_leaves_nothing(model, models_dir, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", 1000)
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "c5", "text": "again"}\n')
+    with pytest.raises(ArchiveError, match="in.jsonl:1001: id: duplicate id 'c5', first used on line 6"):
+        score_files(model, [src], tmp_path / "s.jsonl", progress=False, workers=2, chunk_size=100,
+                    model_dir=resolve_model_dir(models_dir))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_dask_cluster_gives_the_same_output(model, models_dir, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from distributed import Client, LocalCluster
+
+    from moderation.cli import main
+
+    src = write_jsonl(tmp_path / "in.jsonl", 3000)
+    local = tmp_path / "local.jsonl"
+    score_files(model, [src], local, progress=False)
+    out = tmp_path / "dask.jsonl"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert main(["score", str(src), "--out", str(out), "--model", str(models_dir), "--quiet",
+                     "--chunk-size", "250", "--scheduler", cluster.scheduler_address]) == 0
+        with Client(cluster) as client:
+            loads = client.run(_loads_here)
+    assert out.read_bytes() == local.read_bytes()
+    assert "scored 2571 of 3000" in capsys.readouterr().out
+    assert len(loads) == 2 and all(state == {str(resolve_model_dir(models_dir)): 1} for _, state in loads.values())
+
+
+def test_scheduler_without_dask_is_a_clear_error(models_dir, tmp_path, monkeypatch, capsys):
+    from moderation.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the extra were not installed
+    src = write_jsonl(tmp_path / "in.jsonl", 10)
+    assert main(["score", str(src), "--out", str(tmp_path / "s.jsonl"), "--model", str(models_dir),
+                 "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    assert "pip install 'moderation[dask]'" in capsys.readouterr().err
+    assert hidden(tmp_path) == []
+
+
+def test_a_failure_that_is_not_the_inputs_keeps_the_partial(model, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", 300)
+    out = tmp_path / "s.jsonl"
+    with pytest.raises(RuntimeError):
+        score_to_file(model, stop_after(iter_comments([src]), 150), out, progress=False, chunk_size=100,
+                      source=describe_inputs([src]))
+    with pytest.raises(ModelError, match="no model here"):  # the workers cannot load the model
+        score_files(model, [src], out, progress=False, resume=True, workers=2, model_dir=tmp_path / "gone")
+    assert partial_progress(out)[1] == 100

@@ -1,0 +1,194 @@
+"""Scoring throughput: our model, all four categories, against alt-profanity-check's `predict_prob`.
+
+The corpus is the texts of the shipped label files, cycled to `--n` comments. The model is
+`models/current` if there is one; otherwise one is trained (without cross-validation) into a
+temporary directory, and the script says so. Each measurement runs in a fresh process (spawned),
+which reports its own peak RSS; every figure is from one process. Prints a table; asserts nothing.
+
+    .venv/bin/python tests/bench/throughput.py
+    .venv/bin/python tests/bench/throughput.py --n 20000 --n-jobs 2
+
+A measurement is a function that takes the run's `Setup` and returns a result dict with at least
+`name`, `comments`, `seconds` and `peak MiB`; add one to MEASUREMENTS to extend the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = 3.0  # ours / alt-profanity-check, comments per second
+REFERENCE = "alt-profanity-check predict_prob"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every measurement needs: the corpus size, the model directory, the chunk size, threads."""
+
+    n: int
+    model_dir: str
+    chunk: int = 10_000
+    n_jobs: int = 1
+
+
+def load_corpus(n: int) -> list[str]:
+    """`n` comments: the texts of the shipped label files, cycled."""
+    from moderation.labels import load_labels
+    from moderation.policy import Policy
+
+    texts = load_labels([ROOT / "labels"], Policy.load(ROOT / "labels" / "policy.toml")).texts
+    if not texts:
+        raise SystemExit(f"no texts in {ROOT / 'labels'}")
+    return list(itertools.islice(itertools.cycle(texts), n))
+
+
+def peak_mib() -> float:
+    """Peak resident set size of this process so far, MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def chunks(texts: list[str], size: int) -> list[list[str]]:
+    """`texts` cut into consecutive lists of `size`."""
+    return [texts[i : i + size] for i in range(0, len(texts), size)]
+
+
+# --------------------------------------------------------------------------- measurements (child processes)
+
+
+def measure_profanity_check(setup: Setup) -> dict:
+    """alt-profanity-check's `predict_prob` on the whole corpus (its one category), one call."""
+    try:
+        from profanity_check import predict_prob
+    except ImportError:
+        return {"name": REFERENCE, "missing": "alt-profanity-check is not installed: pip install -e '.[bench]'"}
+    texts = load_corpus(setup.n)
+    predict_prob(texts[:10])  # load its model before the clock starts
+    started = time.perf_counter()
+    predict_prob(texts)
+    return {"name": REFERENCE, "comments": len(texts), "seconds": time.perf_counter() - started,
+            "peak MiB": peak_mib()}
+
+
+def measure_in_memory(setup: Setup) -> dict:
+    """`Model.predict_proba` (all categories) over the corpus in chunks, after `load_model`; then the
+    same chunks again split into normalisation and featurise + dot products + calibration."""
+    from moderation.model import calibrate, load_model
+    from moderation.normalize import normalize_batch
+
+    texts = load_corpus(setup.n)
+    started = time.perf_counter()
+    model = load_model(setup.model_dir)  # includes warm_up: kernels loaded from numba's cache or compiled
+    load_seconds = time.perf_counter() - started
+    model.featurizer.set_params(n_jobs=setup.n_jobs)
+    parts = chunks(texts, setup.chunk)
+    started = time.perf_counter()
+    for part in parts:
+        model.predict_proba(part)
+    seconds = time.perf_counter() - started
+    normalising = scoring = 0.0
+    for part in parts:
+        t0 = time.perf_counter()
+        normalized = normalize_batch(part)
+        t1 = time.perf_counter()
+        calibrate(model.featurizer.decision(normalized, model.coef, model.intercept), model.calibration)
+        normalising, scoring = normalising + t1 - t0, scoring + time.perf_counter() - t1
+    name = f"ours: predict_proba, {len(model.categories)} categories" + (
+        f", {setup.n_jobs} threads" if setup.n_jobs != 1 else "")
+    return {"name": name, "comments": len(texts), "seconds": seconds, "peak MiB": peak_mib(),
+            "load s": load_seconds, "normalise s": normalising, "featurise+dot s": scoring}
+
+
+MEASUREMENTS: list[Callable[[Setup], dict]] = [measure_profanity_check, measure_in_memory]
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def in_fresh_process(measure: Callable[[Setup], dict], setup: Setup) -> dict:
+    """`measure(setup)` in a newly spawned interpreter, so that its peak RSS is its own."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(measure, setup).result()
+
+
+def model_directory(keep: tempfile.TemporaryDirectory | None) -> tuple[str, str]:
+    """(directory, how it was obtained): models/current, or a model trained now into `keep`."""
+    current = ROOT / "models" / "current"
+    if (current / "card.json").is_file():
+        return str(current), f"model: {current.resolve()}"
+    from moderation.labels import load_labels
+    from moderation.policy import Policy
+    from moderation.training import TrainConfig, train
+
+    policy_path = ROOT / "labels" / "policy.toml"
+    policy = Policy.load(policy_path)
+    labels = load_labels([ROOT / "labels"], policy)
+    started = time.perf_counter()
+    model = train(labels, policy, policy_path.read_text(encoding="utf-8"), TrainConfig(n_jobs=1),
+                  cross_validate=False)
+    path = model.save(keep.name, version="bench")
+    return str(path), (f"model: no models/current, so trained one without cross-validation on "
+                       f"{len(labels)} label rows in {time.perf_counter() - started:.0f} s into {path}")
+
+
+def print_table(results: list[dict]) -> None:
+    """One line per measurement, then where our time goes and the ratio to the target."""
+    print(f"\n{'measurement':48}{'comments':>10}{'seconds':>9}{'comments/s':>12}{'peak MiB':>10}")
+    for res in results:
+        if "missing" in res:
+            print(f"{res['name']:48}  {res['missing']}")
+            continue
+        print(f"{res['name']:48}{res['comments']:>10,}{res['seconds']:>9.2f}"
+              f"{res['comments'] / res['seconds']:>12,.0f}{res['peak MiB']:>10.0f}")
+    reference = next((r for r in results if r["name"] == REFERENCE and "missing" not in r), None)
+    for res in results:
+        if "normalise s" in res:
+            split = res["normalise s"] + res["featurise+dot s"]
+            print(f"\n{res['name']}: load_model (with warm-up) {res['load s']:.2f} s; of the time, "
+                  f"normalisation {res['normalise s'] / split:.0%} ({res['comments'] / res['normalise s']:,.0f}/s), "
+                  f"featurise + dot + calibrate {res['featurise+dot s'] / split:.0%} "
+                  f"({res['comments'] / res['featurise+dot s']:,.0f}/s)")
+            if reference is not None:
+                ours = res["comments"] / res["seconds"]
+                ref = reference["comments"] / reference["seconds"]
+                alone = res["comments"] / res["featurise+dot s"]
+                print(f"  ratio to {REFERENCE}: {ours / ref:.2f}x (target {TARGET:.0f}x: "
+                      f"{'met' if ours / ref >= TARGET else 'not met'}); "
+                      f"featurise + dot alone: {alone / ref:.2f}x")
+
+
+def main() -> None:
+    """Run every measurement in its own process and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=200_000, help="comments in the corpus (default 200000)")
+    parser.add_argument("--chunk", type=int, default=10_000, help="comments per predict_proba call (default 10000)")
+    parser.add_argument("--n-jobs", type=int, default=1, help="featuriser threads for ours (default 1)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
+        keep = tempfile.TemporaryDirectory(dir=tmp)
+        model_dir, origin = model_directory(keep)
+        corpus = load_corpus(args.n)
+        mean = sum(map(len, corpus)) / len(corpus)
+        del corpus
+        print(f"corpus: {args.n:,} comments (label files cycled), mean {mean:.0f} chars; {origin}")
+        print(f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}; "
+              f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        setup = Setup(args.n, model_dir, args.chunk, args.n_jobs)
+        results = [in_fresh_process(measure, setup) for measure in MEASUREMENTS]
+        print_table(results)
+        print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              "(other work on the machine skews every figure)")
+
+
+if __name__ == "__main__":
+    main()

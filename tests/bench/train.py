@@ -1,0 +1,57 @@
+"""Training cost: wall time and peak memory of `moderation train` on the shipped labels.
+
+Runs `moderation train --labels labels --out <temporary directory>` in a subprocess (with its
+default cross-validation, as `make model` does) and prints its wall time and its peak resident
+memory (`ru_maxrss` of the waited-for child, the largest process's peak), against the targets
+of 60 s and 2 GB. Prints figures; asserts nothing.
+
+    .venv/bin/python tests/bench/train.py
+    .venv/bin/python tests/bench/train.py --no-cv       # the model alone, without the card's metrics
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET_SECONDS = 60
+TARGET_BYTES = 2 * 1024**3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--labels", default=str(ROOT / "labels"), help="labels directory (default: labels)")
+    parser.add_argument("--no-cv", action="store_true", help="pass --no-cv to moderation train")
+    parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
+    args = parser.parse_args()
+
+    moderation = str(Path(sys.executable).with_name("moderation"))
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+        command = [moderation, "train", "--labels", args.labels, "--out", tmp] + (["--no-cv"] if args.no_cv else [])
+        print("$ " + " ".join(command), flush=True)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if run.returncode != 0:
+            sys.exit(f"moderation train failed ({run.returncode}):\n{run.stderr[-3000:]}")
+        version = os.readlink(Path(tmp) / "current")
+    peak = after.ru_maxrss * 1024  # KiB on Linux
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"\ntrained {version} on {args.labels}{' (no CV)' if args.no_cv else ''} with {os.cpu_count()} cores")
+    print(f"  wall time    {wall:8.1f} s     target <= {TARGET_SECONDS} s: {'met' if wall <= TARGET_SECONDS else 'missed'}")
+    print(f"  peak memory  {peak / 1024**3:8.2f} GB    target <= {TARGET_BYTES / 1024**3:.0f} GB: "
+          f"{'met' if peak <= TARGET_BYTES else 'missed'}")
+    print(f"  CPU time     {cpu:8.1f} s     ({cpu / wall:.1f} cores busy on average)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The compiled featuriser: its counts, its fused scores and the model scored through it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from moderation import features
+from moderation.features import HashingTfidf, SklearnTfidf, _jit, _reference_counts
+from moderation.model import Model, calibrate, load_model
+from moderation.normalize import normalize_batch
+
+VARIED = [
+    "You are an IDIOT!!! f*ck off, fuuuuck",
+    "",
+    "   \n\t  ",
+    "!!! ??? ... :-) <> 😀😀",
+    "x",
+    "a b a b a b",
+    "under_score snake_case __dunder__ 3.14 1,000,000",
+    "Ağdam Ərdoğan Հայաստան ΣΟΦΟΣ ΣΑΣ Россия",
+    "日本語のテキスト、句読点。中文文本",
+    "مرحبا بالعالم שלום עולם",
+    "e\u0301 combining, zero\u200bwidth, nbsp\u00a0here, ﬁ ligature, Ⅻ numeral",
+    "emoji 😀👍🏽 family 👨‍👩‍👧 and astral letters 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𐐀𐐨 𝟙𝟚",
+    "𐐀𐐨𐐀𐐨𐐀𐐨𐐀𐐨",
+    "glued\x00words and a lone surrogate \ud800 here",
+    "İstanbul İİ",
+    "a" * 300 + " " + "b" * 7,
+    ("long comment, " + "sooo looong wordswithoutspaces ünïcödé 😀 " * 500)[:20_000],
+]
+CONFIGS = [
+    {"n_features": 2**20},
+    {"n_features": 2**20, "char_mode": "char"},
+    {"n_features": 1000, "word_ngram_range": (1, 3), "char_ngram_range": (1, 6)},
+    {"n_features": 2**12, "lowercase": False, "word_ngram_range": (2, 2), "char_ngram_range": (3, 3)},
+    {"n_features": 2**14, "char_weight": 0},
+    {"n_features": 2**14, "word_weight": 0, "char_ngram_range": (3, 4)},
+]
+COLUMN_PARAMS = ("n_features", "word_ngram_range", "char_ngram_range", "char_mode", "lowercase")
+
+
+def reference(vec: HashingTfidf, text: str) -> dict[int, int]:
+    """The pure-Python counts of `text` for the parameters of `vec`, blocks of weight 0 left out."""
+    params = vec.get_params()
+    counts = _reference_counts(text, **{k: params[k] for k in COLUMN_PARAMS})
+    half = vec.n_features // 2
+    return {c: k for c, k in counts.items()
+            if (vec.word_weight if c < half else vec.char_weight) > 0}
+
+
+def random_texts(n: int, seed: int = 0) -> list[str]:
+    """`n` texts drawn from an alphabet of word and non-word characters, BMP and astral."""
+    alphabet = list("abcxyz_09 .,!?-'\t") + ["é", "ß", "Σ", "ж", "ա", "中", "\u0301", "😀", "𝔘", "𐐀", "\x00", "\u200b"]
+    rng = np.random.default_rng(seed)
+    return ["".join(rng.choice(alphabet, size=int(rng.integers(0, 80)))) for _ in range(n)]
+
+
+def as_dict(row) -> dict[int, float]:
+    """Column -> value of a one-row sparse matrix."""
+    return dict(zip(row.indices.tolist(), row.data.tolist()))
+
+
+# ----------------------------------------------------------------------------- counts
+
+
+def test_the_varied_set_has_a_20000_character_text() -> None:
+    assert len(VARIED[-1]) == 20_000
+
+
+@pytest.mark.parametrize("params", CONFIGS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()))
+def test_compiled_counts_equal_the_reference(params: dict) -> None:
+    vec = HashingTfidf(**params)
+    texts = VARIED + random_texts(200)
+    counts = vec._counts(texts)
+    assert counts.has_canonical_format
+    for i, text in enumerate(texts):
+        assert as_dict(counts[i]) == reference(vec, text), f"row {i}: {text[:40]!r}"
+
+
+@pytest.mark.parametrize("params", CONFIGS[:4], ids=["defaults", "char", "small", "cased"])
+def test_occurrences_list_every_reference_ngram(params: dict) -> None:
+    vec = HashingTfidf(**params).fit(VARIED)
+    for text in VARIED[:-1]:
+        col, start, end, _ = vec.occurrences(text)
+        assert Counter(col.tolist()) == reference(vec, text)
+        assert ((0 <= start) & (start <= end) & (end <= len(text))).all()
+
+
+# ----------------------------------------------------------------------------- fused scores
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"word_weight": 2.0, "min_df": 2},
+    {"norm": "l1", "dtype": np.float64},
+    {"norm": None, "binary": True, "char_mode": "char"},
+    {"sublinear_tf": False, "use_idf": False, "char_weight": 0.5},
+    {"char_weight": 0},
+], ids=["defaults", "min_df", "l1-float64", "binary-char", "raw-tf", "words-only"])
+def test_fused_decision_equals_the_matrix_product(params: dict) -> None:
+    texts = VARIED + random_texts(300, seed=1)
+    vec = HashingTfidf(n_features=2**14, **params).fit(texts)
+    rng = np.random.default_rng(2)
+    coef = rng.standard_normal((vec.n_features, 4)).astype(np.float32)
+    intercept = rng.standard_normal(4)
+    X = vec.transform(texts)
+    exact = X.astype(np.float64) @ coef.astype(np.float64) + intercept
+    fused = vec.decision(texts, coef, intercept)
+    assert fused.shape == (len(texts), 4) and fused.dtype == np.float64
+    np.testing.assert_allclose(fused, exact, rtol=1e-6, atol=1e-6)
+    if vec.norm is not None:  # what Model computed before, a float32 product, is as close on unit rows
+        np.testing.assert_allclose(fused, np.asarray(X @ coef, np.float64) + intercept, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(vec.decision(texts, coef.astype(np.float64)), exact - intercept, rtol=1e-6, atol=1e-6)
+
+
+def test_fused_decision_of_texts_without_words_is_the_intercept() -> None:
+    vec = HashingTfidf(n_features=2**12).fit(["some words", "more words"])
+    coef = np.ones((2**12, 3), np.float32)
+    assert np.array_equal(vec.decision(["", "!!!", "😀"], coef, [1.0, 2.0, 3.0]), np.tile([1.0, 2.0, 3.0], (3, 1)))
+    assert vec.decision([], coef).shape == (0, 3)
+
+
+def test_fused_decision_names_a_coef_of_the_wrong_shape() -> None:
+    vec = HashingTfidf(n_features=2**12).fit(["some words"])
+    with pytest.raises(ValueError, match=r"coef must .*n_features=4096.*\(100, 4\)"):
+        vec.decision(["x"], np.zeros((100, 4)))
+    with pytest.raises(ValueError, match="coef must"):
+        vec.decision(["x"], np.zeros(4096))
+
+
+def test_chunks_threads_and_order_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = VARIED + random_texts(100, seed=3)
+    vec = HashingTfidf(n_features=2**14).fit(texts)
+    coef = np.random.default_rng(4).standard_normal((vec.n_features, 4))
+    whole, matrix = vec.decision(texts, coef), vec.transform(texts)
+    monkeypatch.setattr(features, "_CHUNK_DOCS", 3)
+    monkeypatch.setattr(features, "_CHUNK_CHARS", 50)
+    assert np.array_equal(vec.decision(texts, coef), whole)
+    assert np.array_equal(vec.set_params(n_jobs=2).decision(texts, coef), whole)
+    assert (vec.transform(texts) != matrix).nnz == 0
+    order = np.random.default_rng(5).permutation(len(texts))
+    assert np.array_equal(vec.decision([texts[i] for i in order], coef), whole[order])
+
+
+def test_kernels_still_run_where_numba_cannot_cache() -> None:
+    namespace: dict = {}
+    exec(compile("def plus_one(x):\n    return x + 1\n", "<generated>", "exec"), namespace)
+    assert _jit(namespace["plus_one"])(41) == 42  # no file to cache next to: compiled in memory
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+TEXTS = ["you are an idiot", "the talks resumed on monday", "what the fuck", "I will kill you",
+         "", "Ünïcödé 😀 and 𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "f u c k you, m0r0n!!!", "x" * 5000]
+
+
+def test_model_probabilities_are_those_of_the_matrix_path(model: Model) -> None:
+    matrix = model.featurizer.transform(normalize_batch(TEXTS))
+    before = calibrate(np.asarray(matrix @ model.coef, np.float64) + model.intercept, model.calibration)
+    np.testing.assert_allclose(model.predict_proba(TEXTS), before, rtol=1e-6, atol=1e-7)
+
+
+def test_saved_and_loaded_model_scores_identically(model: Model, tmp_path) -> None:
+    model.warm_up()
+    again = load_model(model.save(tmp_path, version="copy", make_current=False))
+    assert np.array_equal(again.predict_proba(TEXTS), model.predict_proba(TEXTS))
+    assert np.array_equal(again.decision_function(TEXTS[:1]), model.decision_function(TEXTS[:1]))
+
+
+def test_a_featuriser_without_a_fused_path_is_scored_through_its_matrix(model: Model, policy) -> None:
+    featurizer = SklearnTfidf(word_min_df=1, char_min_df=1).fit(normalize_batch(TEXTS))
+    n_features = featurizer.transform(["x"]).shape[1]
+    coef = np.random.default_rng(6).standard_normal((n_features, len(policy.names)))
+    other = Model(policy, featurizer, coef, np.zeros(len(policy.names)), model.calibration)
+    other.warm_up()
+    expected = np.asarray(featurizer.transform(normalize_batch(TEXTS)) @ other.coef, np.float64)
+    np.testing.assert_allclose(other.decision_function(TEXTS), expected)

@@ -1,0 +1,109 @@
+"""Batch inputs (`moderation.inputs`): Parquet, and duplicate ids found at 8 bytes an id.
+
+The JSONL and CSV readers' other behaviour is covered in `tests/test_archive.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from moderation import inputs
+from moderation.archive import Comment
+from moderation.errors import ArchiveError
+from moderation.inputs import input_files, iter_comments, iter_parquet
+
+
+def parquet(path: Path, row_group_size: int | None = None, **columns) -> Path:
+    pq.write_table(pa.table(columns), path, row_group_size=row_group_size)
+    return path
+
+
+def test_parquet_records_across_row_groups(tmp_path):
+    path = parquet(tmp_path / "c.parquet", row_group_size=2, toxic=[0, 1, 0], text=["a", "b", ""], id=[7, 8, 9])
+    assert list(iter_comments([path])) == [
+        Comment("7", None, None, 1, None, None, "a"),
+        Comment("8", None, None, 2, None, None, "b"),
+        Comment("9", None, None, 3, None, None, ""),
+    ]
+
+
+def test_parquet_in_a_directory_with_other_inputs(tmp_path):
+    parquet(tmp_path / "b.parquet", id=["p1"], text=["from parquet"])
+    (tmp_path / "a.jsonl").write_text('{"id": "j1", "text": "from jsonl"}\n', encoding="utf-8")
+    assert [f.name for f in input_files([tmp_path])] == ["a.jsonl", "b.parquet"]
+    assert [c.id for c in iter_comments([tmp_path])] == ["j1", "p1"]
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        ({"comment_id": ["1"], "comment_text": ["x"]},
+         ": expected columns id, text; missing id, text; found comment_id, comment_text — did you mean "
+         "'comment_id' for 'id', 'comment_text' for 'text'? Rename the column(s) when writing the file"),
+        ({"id": ["1"], "text": [3]}, ": text: expected a string column, found int64"),
+        ({"id": [1.5], "text": ["x"]}, ": id: expected a string or integer column, found double"),
+        ({"id": ["1", "2", "3"], "text": ["x", None, "z"]}, ":row 2: text: expected a string, found null"),
+        ({"id": ["1", None], "text": ["x", "y"]}, ":row 2: id: expected a string or an integer, found null"),
+        ({"id": ["1", " "], "text": ["x", "y"]}, ":row 2: id: empty"),
+        ({"id": ["a", "b", "a"], "text": ["x", "y", "z"]}, ":row 3: id: duplicate id 'a', first used on row 1"),
+    ],
+)
+def test_parquet_errors_name_file_row_and_field(tmp_path, columns, expected):
+    path = parquet(tmp_path / "c.parquet", **columns)
+    with pytest.raises(ArchiveError, match=f"^{re.escape(str(path))}{re.escape(expected)}$"):
+        list(iter_parquet(path))
+
+
+def test_not_a_parquet_file(tmp_path):
+    path = tmp_path / "c.parquet"
+    path.write_text("id,text\n1,x\n", encoding="utf-8")
+    with pytest.raises(ArchiveError, match="c.parquet: not a readable Parquet file"):
+        list(iter_comments([path]))
+
+
+def test_parquet_rows_before_an_error_are_read(tmp_path):
+    path = parquet(tmp_path / "c.parquet", id=["1", "2"], text=["ok", None])
+    comments = iter_parquet(path)
+    assert next(comments).text == "ok"
+    with pytest.raises(ArchiveError, match=":row 2: text"):
+        next(comments)
+
+
+def test_duplicate_far_apart_names_the_first_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    lines = [json.dumps({"id": f"c{i}", "text": "x"}) for i in range(5000)] + [json.dumps({"id": "c17", "text": "y"})]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    comments = iter_comments([path])
+    with pytest.raises(ArchiveError, match=f"^{re.escape(str(path))}:5001: id: duplicate id 'c17', first used on line 18$"):
+        for _ in comments:
+            pass
+
+
+def test_duplicate_before_a_later_error_is_reported_first(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("id,text\na,x\nb,y\na,z\nc\n", encoding="utf-8")
+    with pytest.raises(ArchiveError, match=r":4: id: duplicate id 'a', first used on line 2$"):
+        list(iter_comments([path]))
+
+
+def test_ids_repeating_in_different_files_are_allowed(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"id": 1, "text": "x"}\n', encoding="utf-8")
+    (tmp_path / "b.csv").write_text("id,text\n1,y\n", encoding="utf-8")
+    assert [c.id for c in iter_comments([tmp_path])] == ["1", "1"]
+
+
+def test_hash_collisions_do_not_reject_distinct_ids(tmp_path, monkeypatch):
+    monkeypatch.setattr(inputs, "_id_hash", lambda comment_id: 42)  # every id collides
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": "x"}) + "\n" for i in range(1500)), encoding="utf-8")
+    assert [c.id for c in iter_comments([path])] == [str(i) for i in range(1500)]
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "1400", "text": "again"}\n')
+    with pytest.raises(ArchiveError, match=":1501: id: duplicate id '1400', first used on line 1401$"):
+        list(iter_comments([path]))
