@@ -113,6 +113,8 @@ class Model:
     def explain(self, text: str, top: int = 5, min_share: float = 0.1,
                 categories: list[str] | None = None) -> list[Span]:
         """The words that pushed each category (or only `categories`) up, with offsets into `text`."""
+        if categories is not None and not categories:  # nothing flagged: no evidence to find
+            return []
         norm, origin = normalize_with_offsets(text)
         if not norm.strip():
             return []

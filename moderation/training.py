@@ -210,8 +210,9 @@ def _fit_head(X, subset: np.ndarray | None, soft: np.ndarray, weight: np.ndarray
 
 def nb_ratio(X, y: np.ndarray, sample_weight: np.ndarray, smoothing: float) -> np.ndarray:
     """Log-count ratio per feature: log of (positive share of the feature) / (negative share)."""
-    positive = np.asarray(X[y == 1].T @ sample_weight[y == 1]).ravel() + smoothing
-    negative = np.asarray(X[y == 0].T @ sample_weight[y == 0]).ravel() + smoothing
+    # X.T @ v reads X in place (a transposed view): no row subsets are copied
+    positive = np.asarray(X.T @ np.where(y == 1, sample_weight, 0.0)).ravel() + smoothing
+    negative = np.asarray(X.T @ np.where(y == 0, sample_weight, 0.0)).ravel() + smoothing
     return np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
 
 

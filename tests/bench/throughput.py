@@ -6,7 +6,7 @@ temporary directory, and the script says so. Each measurement runs in a fresh pr
 which reports its own peak RSS; every figure is from one process. Prints a table; asserts nothing.
 
     .venv/bin/python tests/bench/throughput.py
-    .venv/bin/python tests/bench/throughput.py --n 20000 --n-jobs 2
+    .venv/bin/python tests/bench/throughput.py --n 20000 --n-jobs 1 2
 
 A measurement is a function that takes the run's `Setup` and returns a result dict with at least
 `name`, `comments`, `seconds` and `peak MiB`; add one to MEASUREMENTS to extend the table.
@@ -51,6 +51,12 @@ def load_corpus(n: int) -> list[str]:
     if not texts:
         raise SystemExit(f"no texts in {ROOT / 'labels'}")
     return list(itertools.islice(itertools.cycle(texts), n))
+
+
+def mean_length(n: int) -> float:
+    """Mean length in characters of the corpus of `n` comments."""
+    corpus = load_corpus(n)
+    return sum(map(len, corpus)) / len(corpus)
 
 
 def peak_mib() -> float:
@@ -115,17 +121,23 @@ MEASUREMENTS: list[Callable[[Setup], dict]] = [measure_profanity_check, measure_
 # --------------------------------------------------------------------------- driver
 
 
-def in_fresh_process(measure: Callable[[Setup], dict], setup: Setup) -> dict:
-    """`measure(setup)` in a newly spawned interpreter, so that its peak RSS is its own."""
+def in_fresh_process(fn: Callable, arg: object) -> object:
+    """`fn(arg)` in a newly spawned interpreter, so that its peak RSS is its own (plus this small
+    parent's: on Linux a process inherits the peak of the one it was forked from)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(measure, setup).result()
+        return pool.submit(fn, arg).result()
 
 
-def model_directory(keep: tempfile.TemporaryDirectory | None) -> tuple[str, str]:
-    """(directory, how it was obtained): models/current, or a model trained now into `keep`."""
+def model_directory(scratch: str) -> tuple[str, str]:
+    """(directory, how it was obtained): models/current, or a model trained now under `scratch`."""
     current = ROOT / "models" / "current"
     if (current / "card.json").is_file():
         return str(current), f"model: {current.resolve()}"
+    return in_fresh_process(train_into, scratch)
+
+
+def train_into(scratch: str) -> tuple[str, str]:
+    """Train a model without cross-validation on the label files, save it under `scratch`."""
     from moderation.labels import load_labels
     from moderation.policy import Policy
     from moderation.training import TrainConfig, train
@@ -136,7 +148,7 @@ def model_directory(keep: tempfile.TemporaryDirectory | None) -> tuple[str, str]
     started = time.perf_counter()
     model = train(labels, policy, policy_path.read_text(encoding="utf-8"), TrainConfig(n_jobs=1),
                   cross_validate=False)
-    path = model.save(keep.name, version="bench")
+    path = model.save(scratch, version="bench", make_current=False)
     return str(path), (f"model: no models/current, so trained one without cross-validation on "
                        f"{len(labels)} label rows in {time.perf_counter() - started:.0f} s into {path}")
 
@@ -172,19 +184,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200_000, help="comments in the corpus (default 200000)")
     parser.add_argument("--chunk", type=int, default=10_000, help="comments per predict_proba call (default 10000)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="featuriser threads for ours (default 1)")
+    parser.add_argument("--n-jobs", type=int, nargs="+", default=[1],
+                        help="featuriser threads for ours, one measurement each (default 1)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="throughput-") as tmp:
-        keep = tempfile.TemporaryDirectory(dir=tmp)
-        model_dir, origin = model_directory(keep)
-        corpus = load_corpus(args.n)
-        mean = sum(map(len, corpus)) / len(corpus)
-        del corpus
+    with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
+        model_dir, origin = model_directory(scratch)  # in a child too: a child inherits its parent's peak RSS
+        mean = in_fresh_process(mean_length, args.n)
         print(f"corpus: {args.n:,} comments (label files cycled), mean {mean:.0f} chars; {origin}")
         print(f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}; "
               f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        setup = Setup(args.n, model_dir, args.chunk, args.n_jobs)
-        results = [in_fresh_process(measure, setup) for measure in MEASUREMENTS]
+        setups = [Setup(args.n, model_dir, args.chunk, n_jobs) for n_jobs in args.n_jobs]
+        results = [in_fresh_process(measure, setup) for measure in MEASUREMENTS
+                   for setup in (setups if measure is not measure_profanity_check else setups[:1])]
         print_table(results)
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
               "(other work on the machine skews every figure)")
