@@ -84,6 +84,15 @@ def assess_support(text: str) -> Support:
     if "@" in text or "://" in text or "www." in text:
         text = _IGNORED.sub(" ", text)
     words = _WORD.findall(text)
+    if text.isascii() and len(words) >= MIN_WORDS:
+        # Fast path for the common case, with the same outcome as the full check: an ASCII text
+        # whose distinct words are common English often enough is supported (the full share can
+        # only be higher: it also counts inflected and glued words).
+        distinct = {w for w in words if len(w) >= 2}
+        common = len({w.lower() for w in distinct} & _COMMON_WORDS)
+        if distinct and common >= MIN_ENGLISH_SHARE * len(distinct):
+            return Support(True, "", latin_share=1.0, english_share=round(common / len(distinct), 4),
+                           words=len(words))
     if text.isascii():
         scripts: Counter[str] = Counter({"L": sum(map(len, words))})
     else:  # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
@@ -223,13 +224,25 @@ class Policy:
         """Every lexicon term found in `text`, in text order; terms inside quotation marks are marked."""
         if not self.lexicon:
             return []
+        lowered = text.lower()
+        if not any(word in lowered for word in self._lexicon_first_words):  # most comments: no term at all
+            return []
         quotes = [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
         hits = []
-        for term in self.lexicon:
-            for m in term.pattern().finditer(text):
+        for term, pattern in zip(self.lexicon, self._lexicon_patterns):
+            for m in pattern.finditer(text):
                 quoted = any(a < m.start() and m.end() < b for a, b in quotes)
                 hits.append(LexiconHit(m.start(), m.end(), term, quoted))
         return sorted(hits, key=lambda h: (h.start, h.end))
+
+    @cached_property
+    def _lexicon_patterns(self) -> list[re.Pattern[str]]:
+        return [term.pattern() for term in self.lexicon]
+
+    @cached_property
+    def _lexicon_first_words(self) -> frozenset[str]:
+        """The first word of every term, lower-cased: a cheap test before the patterns run."""
+        return frozenset(term.term.split()[0].lower() for term in self.lexicon)
 
     def decide(
         self,

@@ -118,6 +118,38 @@ def measure_in_memory(setup: Setup) -> dict:
 MEASUREMENTS: list[Callable[[Setup], dict]] = [measure_profanity_check, measure_in_memory]
 
 
+def write_jsonl(path: str, n: int) -> None:
+    """An archive of `n` comments as JSON Lines, `{"id", "text"}` a line, streamed to disk."""
+    import json
+
+    corpus = load_corpus(min(n, 200_000))
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, text in zip(range(n), itertools.cycle(corpus)):
+            fh.write(json.dumps({"id": f"c{i}", "text": text}, ensure_ascii=False) + "\n")
+
+
+def measure_end_to_end(job: tuple[str, str, int, int]) -> dict:
+    """`moderation score FILE --out OUT --workers N` as a subprocess: wall time, peak RSS of any process."""
+    import subprocess
+
+    model_dir, source, n, workers = job
+    out = source + f".scored-{workers}.jsonl"
+    command = [str(Path(sys.executable).parent / "moderation"), "score", source, "--out", out,
+               "--model", model_dir, "--workers", str(workers), "--quiet"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        return {"name": f"moderation score, {workers} worker(s)", "missing": done.stderr.strip()[-300:]}
+    with open(out, encoding="utf-8") as fh:
+        written = sum(1 for _ in fh)
+    os.unlink(out)
+    # the largest of the command and its worker processes (each is reaped, so each is counted)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"name": f"moderation score JSONL end to end, {workers} worker(s)", "comments": written,
+            "seconds": seconds, "peak MiB": peak, "end to end": True, "workers": workers}
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -179,11 +211,34 @@ def print_table(results: list[dict]) -> None:
                       f"featurise + dot alone: {alone / ref:.2f}x")
 
 
+def end_to_end_targets(results: list[dict]) -> None:
+    """The issue's end-to-end targets, from the measured rows."""
+    rate = {r["name"]: r["comments"] / r["seconds"] for r in results if "missing" not in r}
+    memory = next((r for r in results if "missing" not in r and r["name"].startswith("ours: predict_proba")
+                   and "threads" not in r["name"]), None)
+    one = next((r for r in results if r.get("end to end") and r["workers"] == 1), None)
+    many = next((r for r in results if r.get("end to end") and r["workers"] > 1), None)
+    big = next((r for r in results if "missing" not in r and r["name"].startswith("moderation score, ")), None)
+    print()
+    if memory and one:
+        ratio = rate[one["name"]] / rate[memory["name"]]
+        print(f"end to end, 1 worker / in-memory: {ratio:.2f}x (target ≥ 0.5x: {'met' if ratio >= 0.5 else 'not met'})")
+    if one and many:
+        ratio = rate[many["name"]] / rate[one["name"]]
+        print(f"end to end, {many['workers']} workers / 1 worker: {ratio:.2f}x (target ≥ 1.7x: "
+              f"{'met' if ratio >= 1.7 else 'not met'})")
+    if big:
+        print(f"peak memory scoring {big['comments']:,} comments: {big['peak MiB']:.0f} MiB "
+              f"(target ≤ 1 GB: {'met' if big['peak MiB'] <= 1024 else 'not met'})")
+
+
 def main() -> None:
     """Run every measurement in its own process and print the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200_000, help="comments in the corpus (default 200000)")
     parser.add_argument("--chunk", type=int, default=10_000, help="comments per predict_proba call (default 10000)")
+    parser.add_argument("--big", type=int, default=1_000_000,
+                        help="also score a file of this many comments with 1 worker, for peak memory (0: skip)")
     parser.add_argument("--n-jobs", type=int, nargs="+", default=[1],
                         help="featuriser threads for ours, one measurement each (default 1)")
     args = parser.parse_args()
@@ -196,7 +251,17 @@ def main() -> None:
         setups = [Setup(args.n, model_dir, args.chunk, n_jobs) for n_jobs in args.n_jobs]
         results = [in_fresh_process(measure, setup) for measure in MEASUREMENTS
                    for setup in (setups if measure is not measure_profanity_check else setups[:1])]
+        source = os.path.join(scratch, "archive.jsonl")
+        write_jsonl(source, args.n)
+        for workers in (1, os.cpu_count() or 1):
+            results.append(in_fresh_process(measure_end_to_end, (model_dir, source, args.n, workers)))
+        if args.big:
+            big = os.path.join(scratch, "big.jsonl")
+            write_jsonl(big, args.big)
+            results.append(in_fresh_process(measure_end_to_end, (model_dir, big, args.big, 1)))
+            results[-1]["name"] = f"moderation score, {args.big:,} comments, 1 worker"
         print_table(results)
+        end_to_end_targets(results)
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
               "(other work on the machine skews every figure)")
 
