@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,dask]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,12 +25,16 @@ run: models/current
 	$(BIN)/moderation serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,dask]'
 	$(BIN)/python -m pytest
 
+# The benchmarks print figures against a reference measured in the same run (see README).
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[test,dask,bench]'
 	$(BIN)/python tests/bench/quality.py
+	$(BIN)/python tests/bench/robustness.py
+	$(BIN)/python tests/bench/throughput.py --n-jobs 1 2
+	$(BIN)/python tests/bench/service.py
+	$(BIN)/python tests/bench/train.py
 
 clean:
 	rm -rf $(VENV) models reports

@@ -127,7 +127,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     policy = _policy(args)
     labels = load_labels(args.labels, policy)
     examples = prepare(labels, policy, _identity_terms(args))
-    _log(f"{len(labels)} label rows → {len(examples.texts)} distinct comments; {args.folds}-fold grouped CV")
+    _log(f"{len(labels)} label rows → {len(examples.texts) - examples.copies} distinct comments "
+         f"(+{examples.copies} counterfactual copies, never evaluated); {args.folds}-fold grouped CV")
     config = TrainConfig(folds=args.folds, n_jobs=args.jobs)
     _, X = featurize(examples, config)
     proba, _, thresholds, metrics = held_out(X, examples, policy, config)

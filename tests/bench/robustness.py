@@ -12,8 +12,9 @@ Prints, for the model and for alt-profanity-check (APC) on the same sets in the 
   unintended-bias AUCs per group (subgroup AUC, BPSN, BNSP) on template sentences;
 - quotes and counter-speech: how many are rejected, sent to review, or allowed.
 
-"Flagged" means: our decision is review or reject (any category at or above its review threshold,
-or a word-list hit); for APC, probability ≥ 0.5. None of these sentences is in the training data:
+"Flagged" means: any category at or above its review threshold, or a word-list hit (a comment
+sent to review only because the language check cannot judge it, e.g. a one-word comment, does not
+count as detected); for APC, probability ≥ 0.5. None of these sentences is in the training data:
 the templates below are this benchmark's own.
 """
 
@@ -125,7 +126,8 @@ class Scorers:
 
     def ours(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         results = self.model.assess(texts, explain=False)
-        flagged = np.array([r.decision.decision != "allow" for r in results])
+        # flagged by what the comment says (a category or the word list), not by the language check
+        flagged = np.array([bool(r.decision.violations or r.decision.review) for r in results])
         score = np.array([max(r.scores.values()) for r in results])
         return flagged, score
 
