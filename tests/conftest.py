@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -89,3 +97,54 @@ def models_dir(tmp_path_factory, tiny_labels_dir, policy) -> Path:
 def model(models_dir) -> Model:
     """The session's trained model, loaded back from disk (checksums verified)."""
     return load_model(models_dir / "current")
+
+
+class LiveServer:
+    """A `moderation serve` subprocess: its base URL, then (after the block) its output and exit code."""
+
+    def __init__(self, base: str, proc) -> None:
+        self.base = base
+        self.proc = proc
+        self.output = ""
+        self.returncode: int | None = None
+        self.shut_down_on_sigint = True
+
+
+@contextlib.contextmanager
+def live_server(models_dir: Path, **env: str) -> Iterator[LiveServer]:
+    """Start `moderation serve` on a free 127.0.0.1 port with `env` (and no other MODERATION_* variable),
+    wait up to 60 s for /healthz, yield it, then stop it with SIGINT (killed after 20 s)."""
+    import httpx
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
+    environ.update(env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moderation.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--model", str(models_dir)],
+        cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    server = LiveServer(f"http://127.0.0.1:{port}", proc)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"server exited early:\n{proc.stdout.read()}"
+            try:
+                if httpx.get(f"{server.base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not answer /healthz within 60 s"
+            time.sleep(0.2)
+        yield server
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            server.output, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            server.output, _ = proc.communicate()
+            server.shut_down_on_sigint = False
+        server.returncode = proc.returncode

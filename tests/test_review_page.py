@@ -7,17 +7,13 @@ package (the `test` extra); Playwright's own browser downloads are not used.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
 import pytest
+
+from tests.conftest import live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -42,49 +38,18 @@ QUEUE = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(models_dir, tmp_path_factory):
     """`moderation serve` with a moderator token, a temporary feedback directory and a small queue."""
     tmp = tmp_path_factory.mktemp("review-page")
     queue_file = tmp / "queue.jsonl"
     queue_file.write_text("".join(json.dumps(r) + "\n" for r in QUEUE), encoding="utf-8")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
-    env.update(MODERATION_MODERATOR_TOKENS=f"maria:{SECRET}", MODERATION_FEEDBACK_DIR=str(tmp / "feedback"),
-               MODERATION_QUEUE_INPUT=str(queue_file))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moderation.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--model", str(models_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"server exited early:\n{proc.stdout.read()}"
-            try:
-                if httpx.get(base + "healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not answer /healthz within 60 s"
-            time.sleep(0.2)
+    with live_server(models_dir, MODERATION_MODERATOR_TOKENS=f"maria:{SECRET}",
+                     MODERATION_FEEDBACK_DIR=str(tmp / "feedback"), MODERATION_QUEUE_INPUT=str(queue_file)) as live:
+        base = live.base + "/"
         version = httpx.get(base + "v1/model", timeout=10).json()["version"]
         yield SimpleNamespace(base=base, feedback=tmp / "feedback", version=version)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            output, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-    assert "Traceback" not in output, output
+    assert "Traceback" not in live.output, live.output
 
 
 @pytest.fixture(scope="module")

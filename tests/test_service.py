@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,6 +18,7 @@ from service.app import create_app
 from service.dependencies import get_model
 from service.middleware import BodyLimitMiddleware
 from service.settings import Settings, SettingsError
+from tests.conftest import live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORE_KEYS = {"id", "model", "scores", "decision", "violations", "review", "reasons", "spans"}
@@ -398,47 +393,16 @@ def test_startup_fails_on_a_corrupt_model(tmp_path, models_dir):
 # ------------------------------------------------------------ a real server
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_real_uvicorn_server(models_dir):
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODERATION_")}
-    env["MODERATION_API_KEYS"] = "live-key"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moderation.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--model", str(models_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"server exited early:\n{proc.stdout.read()}"
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=2)
-                if health.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not answer /healthz within 60 s"
-            time.sleep(0.2)
+    with live_server(models_dir, MODERATION_API_KEYS="live-key") as server:
+        base = server.base
+        health = httpx.get(f"{base}/healthz", timeout=2)
         assert health.json()["status"] == "ok"
         response = httpx.post(f"{base}/v1/score", json={"text": "you are an idiot", "id": "live"},
                               headers={"X-API-Key": "live-key"}, timeout=30)
         assert response.status_code == 200, response.text
         assert response.json()["id"] == "live" and response.json()["decision"] in {"allow", "review", "reject"}
         assert httpx.post(f"{base}/v1/score", json={"text": "x"}, timeout=30).status_code == 401
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            output, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-            pytest.fail(f"server did not shut down on SIGINT:\n{output}")
-    assert proc.returncode == 0, output
-    assert "Traceback" not in output, output
+    assert server.shut_down_on_sigint, f"server did not shut down on SIGINT:\n{server.output}"
+    assert server.returncode == 0, server.output
+    assert "Traceback" not in server.output, server.output
