@@ -11,13 +11,13 @@ evaluated.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from moderation.errors import PolicyError
+from moderation.policy import read_toml
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,7 @@ class IdentityTerms:
     @classmethod
     def load(cls, path: str | Path) -> "IdentityTerms":
         """Read `labels/identity_terms.toml`."""
-        path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise PolicyError(f"{path}: identity terms file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{path}: not valid TOML: {exc}") from None
+        raw = read_toml(path, "identity terms file")
         groups = raw.get("groups")
         if not isinstance(groups, list) or not groups:
             raise PolicyError(f"{path}: groups must be a non-empty list of [adjective, plural, singular]")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
 from moderation.errors import ArchiveError, InputError, ModelError, ModerationError
-from moderation.files import atomic_write
+from moderation.files import atomic_write, fsync_dir
 from moderation.model import ARTIFACT, Model
 
 try:
@@ -380,7 +380,7 @@ class _Partial:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, part)
-            _fsync_dir(self.path)  # the state will count this part: its name must survive a power cut
+            fsync_dir(self.path)  # the state will count this part: its name must survive a power cut
             self.size += 1
         self.records += len(records)
         self._sync()
@@ -407,7 +407,7 @@ class _Partial:
             self.fh.close()
             self.fh = None
             os.replace(self.path, self.out)
-        _fsync_dir(self.out.parent)
+        fsync_dir(self.out.parent)
         self.state_path.unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -479,14 +479,6 @@ class _Partial:
 def _part_name(index: int) -> str:
     return f"part-{index:06d}.parquet"
 
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _check_same(state: dict, identity: dict, partial: Path) -> None:

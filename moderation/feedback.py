@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Mapping
 
 from moderation.errors import InputError
+from moderation.files import fsync_dir
 from moderation.policy import Policy
 
 SOURCE = "feedback"
@@ -168,7 +169,7 @@ def append_line(path: str | Path, data: bytes) -> None:
                 raise OSError(f"{path}: short write ({written} of {len(data)} bytes); the line was not stored")
             os.fsync(fd)
             if size == 0:  # a new file: make its directory entry durable too
-                _fsync_dir(path.parent)
+                fsync_dir(path.parent)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
@@ -221,13 +222,6 @@ def _last_newline(fd: int, size: int) -> int:
         pos = start
     return 0
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _name(value: object, field: str) -> str:

@@ -19,6 +19,15 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def fsync_dir(directory: str | Path) -> None:
+    """Make the creation or renaming of a file in `directory` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8",
                  newline: str | None = None) -> Iterator[IO]:

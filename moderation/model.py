@@ -111,7 +111,7 @@ class Model:
         self.explain("warm up")
 
     def explain(self, text: str, top: int = 5, min_share: float = 0.1,
-                categories: list[str] | None = None) -> list[Span]:
+                categories: list[str] | None = None, hits: list | None = None) -> list[Span]:
         """The words that pushed each category (or only `categories`) up, with offsets into `text`."""
         if categories is not None and not categories:  # nothing flagged: no evidence to find
             return []
@@ -146,7 +146,7 @@ class Model:
                     continue
                 start, end = original_span(origin, words[k][0], words[k][1])
                 spans.append(Span(start, end, category, round(float(weight[k]), 4), text[start:end]))
-        for hit in self.policy.lexicon_hits(text):
+        for hit in self.policy.lexicon_hits(text) if hits is None else hits:  # `assess` passes the ones it found
             spans.append(Span(hit.start, hit.end, hit.term.category, 1.0, text[hit.start:hit.end], source="lexicon"))
         return sorted(spans, key=lambda s: (s.start, s.category))
 
@@ -157,7 +157,7 @@ class Model:
         out = []
         for text, row in zip(texts, proba):
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
-            hits = self.policy.lexicon_hits(text) if self.policy.lexicon else []
+            hits = self.policy.lexicon_hits(text)
             decision = self.policy.decide(scores, self.thresholds, hits)
             support = assess_support(text)
             if not support.supported:
@@ -169,7 +169,7 @@ class Model:
                 )
             # Evidence for the categories the decision is about: violations and the review band.
             flagged = decision.violations + decision.review
-            out.append(Assessment(scores, decision, self.explain(text, categories=flagged) if explain else []))
+            out.append(Assessment(scores, decision, self.explain(text, categories=flagged, hits=hits) if explain else []))
         return out
 
     def check_text(self, text: object, field: str = "text") -> str:

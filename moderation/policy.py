@@ -104,14 +104,7 @@ class Policy:
     @classmethod
     def load(cls, path: str | Path) -> "Policy":
         """Read and validate a policy TOML file."""
-        path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise PolicyError(f"{path}: policy file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(read_toml(path, "policy file"), source=str(path))
 
     @classmethod
     def from_dict(cls, raw: Mapping, source: str = "<policy>") -> "Policy":
@@ -286,6 +279,17 @@ class Policy:
             review=sorted(review, key=order.__getitem__),
             reasons=reasons,
         )
+
+
+def read_toml(path: str | Path, what: str) -> dict:
+    """Parse a TOML file; PolicyError naming the file when it is missing or malformed."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: {what} not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: not valid TOML: {exc}") from None
 
 
 def _probability(spec: Mapping, key: str, where: str) -> float:

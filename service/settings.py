@@ -92,18 +92,14 @@ class Settings:
         queue = [p for name in (ENV_QUEUE_INPUT, ENV_QUEUE_FILE) for p in env.get(name, "").split(os.pathsep)]
         if any(p.strip() for p in queue):
             values["queue_files"] = queue
-        if env.get(ENV_RELOAD_INTERVAL):
-            raw = env[ENV_RELOAD_INTERVAL].strip()
-            try:
-                values["reload_interval"] = float(raw)
-            except ValueError:
-                raise SettingsError(f"{ENV_RELOAD_INTERVAL}: expected a number of seconds, found {raw!r}") from None
-        if env.get(ENV_MAX_BODY_BYTES):
-            raw = env[ENV_MAX_BODY_BYTES].strip()
-            try:
-                values["max_body_bytes"] = int(raw)
-            except ValueError:
-                raise SettingsError(f"{ENV_MAX_BODY_BYTES}: expected a number of bytes, found {raw!r}") from None
+        for name, field, kind, unit in ((ENV_RELOAD_INTERVAL, "reload_interval", float, "seconds"),
+                                        (ENV_MAX_BODY_BYTES, "max_body_bytes", int, "bytes")):
+            if env.get(name):
+                raw = env[name].strip()
+                try:
+                    values[field] = kind(raw)
+                except ValueError:
+                    raise SettingsError(f"{name}: expected a number of {unit}, found {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = set(values) - {"model_dir", "api_keys", "max_body_bytes", "feedback_dir", "moderator_tokens",
                                    "queue_files", "reload_interval"}
