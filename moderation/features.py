@@ -164,11 +164,16 @@ def _encode(docs: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     offsets = np.zeros(len(docs) + 1, np.int64)
     np.cumsum(np.fromiter(map(len, docs), np.int64, len(docs)), out=offsets[1:])
     cp = np.frombuffer("".join(docs).encode("utf-32-le", "surrogatepass"), np.uint32)
+    return cp, offsets, _astral_words(cp)
+
+
+def _astral_words(cp: np.ndarray) -> np.ndarray:
+    """The sorted word characters outside the BMP among the code points `cp` (uint32)."""
     astral = np.zeros(0, np.uint32)
     if len(cp) and cp.max() > 0xFFFF:
         astral = np.unique(cp[cp > 0xFFFF])
         astral = astral[_is_word(astral)]
-    return cp, offsets, astral
+    return astral
 
 
 @intrinsic
@@ -534,6 +539,17 @@ def _count_chunk(docs: list[str], spec: _Spec) -> tuple[np.ndarray, np.ndarray, 
     return _nb_count_chunk(cp, offsets, _bmp_word_table(), astral, *_kernel_spec(spec))
 
 
+def _encoded(encoded: tuple[np.ndarray, np.ndarray], n_docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """What an `encode` function returned for `n_docs` documents, checked: (uint32 code points, int64 offsets)."""
+    cp, offsets = (np.asarray(a) for a in encoded)
+    if not (cp.ndim == 1 and cp.dtype == np.uint32 and offsets.shape == (n_docs + 1,)
+            and np.issubdtype(offsets.dtype, np.integer) and offsets[0] == 0
+            and offsets[-1] == len(cp) and (np.diff(offsets) >= 0).all()):
+        raise ValueError(f"encode must return uint32 code points and {n_docs + 1} increasing offsets from 0 to "
+                         f"their length, got {cp.dtype} {cp.shape} and {offsets.dtype} {offsets.shape}")
+    return cp, np.ascontiguousarray(offsets, np.int64)
+
+
 def _chunks(docs: list[str]) -> list[list[str]]:
     """`docs` cut into consecutive slices of at most _CHUNK_DOCS documents and ~_CHUNK_CHARS characters."""
     if len(docs) <= 1:  # one comment, as the service scores them
@@ -689,17 +705,23 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         pieces = self._map(lambda docs: self._weigh(*_count_chunk(docs, spec)), _chunks(texts))
         return _assemble(pieces, len(texts), spec.n_features, np.dtype(self.dtype))
 
-    def decision(self, X: Iterable[str], coef: np.ndarray, intercept: np.ndarray | float = 0.0) -> np.ndarray:
+    def decision(self, X: Iterable[str], coef: np.ndarray, intercept: np.ndarray | float = 0.0,
+                 encode: Callable[[list[str]], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
         """`transform(X) @ coef + intercept` without building the matrix: float64, shape (len(X), k).
 
         Each document's n-gram counts are weighted, normalised and multiplied by the rows of `coef`
-        (shape (n_features, k)) that it touches, one document at a time.
+        (shape (n_features, k)) that it touches, one document at a time. `encode`, if given, takes
+        the place of lower-casing (whatever `lowercase` says) and encoding each chunk of X: it maps
+        a list of documents to the code points (uint32) of the texts to featurise, end to end, and
+        the offsets where each starts and the last ends (`moderation.normalize.normalize_encoded`
+        normalises and encodes in one pass). It runs on the `n_jobs` threads too.
 
         >>> vec = HashingTfidf(n_features=2**16).fit(["you are an idiot", "thanks for the fix"])
         >>> vec.decision(["what an idiot"], np.ones((2**16, 4), np.float32)).shape
         (1, 4)
         """
-        spec, texts = self._fitted_spec(), self._texts(X)
+        spec = self._fitted_spec()
+        texts = self._texts(X) if encode is None else _check_texts(X)
         coef = np.asarray(coef)
         if coef.ndim != 2 or coef.shape[0] != spec.n_features or not np.issubdtype(coef.dtype, np.number):
             raise ValueError(f"coef must be a numeric array of shape (n_features={spec.n_features}, k), "
@@ -712,7 +734,11 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         weighting = self._weighting()
 
         def decide(i: int) -> None:
-            cp, offsets, astral = _encode(chunks[i])
+            if encode is None:
+                cp, offsets, astral = _encode(chunks[i])
+            else:
+                cp, offsets = _encoded(encode(chunks[i]), len(chunks[i]))
+                astral = _astral_words(cp)
             rows = out[ends[i] - len(chunks[i]) : ends[i]]
             _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, cfg, seeds, self.idf_, *weighting, _tf_table(),
                                coef, rows)

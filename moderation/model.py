@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -21,7 +22,8 @@ import numpy as np
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
 from moderation.language import assess_support
-from moderation.normalize import normalize_batch, normalize_with_offsets, original_span
+from moderation.features import HashingTfidf
+from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
 
 ARTIFACT = "model.joblib"
@@ -92,11 +94,11 @@ class Model:
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores, shape (n, n_categories)."""
-        normalized = normalize_batch(list(texts))
-        decision = getattr(self.featurizer, "decision", None)
-        if decision is not None:  # fused: n-gram counts to scores per document, no feature matrix
-            return decision(normalized, self.coef, self.intercept)
-        features = self.featurizer.transform(normalized)
+        texts = list(texts)
+        if isinstance(self.featurizer, HashingTfidf):  # fused: text to scores per document, no feature matrix
+            encode = partial(normalize_encoded, lower=self.featurizer.lowercase)
+            return self.featurizer.decision(texts, self.coef, self.intercept, encode=encode)
+        features = self.featurizer.transform(normalize_batch(texts))
         return np.asarray(features @ self.coef, dtype=np.float64) + self.intercept
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

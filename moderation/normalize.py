@@ -45,10 +45,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import Sequence
 
 import numpy as np
 
-__all__ = ["normalize", "normalize_batch", "normalize_with_offsets", "original_span", "script_of"]
+from moderation import folding
+
+__all__ = ["normalize", "normalize_batch", "normalize_encoded", "normalize_with_offsets", "original_span", "script_of"]
 
 _CHUNK = 10_000  # comments per vectorised check, to bound its memory
 _SPACE_LIKE = {"\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"}
@@ -331,17 +334,18 @@ def _char_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return letter, stand_in, separator, lookalike
 
 
-def _first_steps(folded: list[str]) -> list[int]:
-    """For each text after step 1, the index in `_STEPS` of the first step that might change it.
+def _step_conditions(folded: list[str]) -> np.ndarray:
+    """For each text after step 1, a bit mask of the steps 2-5 (bit k: `_STEPS[k]`) that might change it.
 
-    `len(_STEPS)` when none can. Vectorised over the whole batch: each condition below is necessary
-    for its step to change a text, and a text runs every step from the first whose condition holds
-    (an earlier step can make work for a later one: "a$$$" -> "asss" -> "as"), so skipping the
-    others changes nothing, only saves time. Characters outside the BMP (emoji …) are looked up
-    one by one.
+    Vectorised over the whole batch: each condition below is necessary for its step to change a
+    text, so a step whose bit is clear would leave the text as it is and can be skipped. After a
+    step has changed a text the conditions of the later steps are checked again (`_finish`): an
+    earlier step can make work for a later one ("a$$$" -> "asss" -> "as"). A step with no condition
+    here always runs. Characters outside the BMP (emoji …) are looked up one by one. This is the
+    specification of the compiled pre-check (`moderation.folding`), which the tests hold to it.
     """
     if not folded:
-        return []
+        return np.zeros(0, np.int64)
     # Step 1 removed every NUL, so NUL separates the texts, and pads both ends of the batch.
     cp = np.frombuffer(("\0" + "\0".join(folded) + "\0" * 6).encode("utf-32-le"), dtype="<u4")
     letter_t, stand_in_t, separator_t, lookalike_t = _char_tables()
@@ -368,20 +372,120 @@ def _first_steps(folded: list[str]) -> list[int]:
     leet |= (at(cp, 0) == ord("@")) & ((at(cp, 1) == ord("s")) | (at(cp, 1) == ord("$")))  # "@ss"
     repeat = at(letter, 0) & (at(cp, 0) == at(cp, 1)) & (at(cp, 1) == at(cp, 2))  # "fuuuck"
     ends = np.cumsum([len(t) + 1 for t in folded])  # text k spans [ends[k-1], ends[k] - 1)
-    first = np.full(len(folded), len(_STEPS))
-    for step, where in reversed(list(enumerate([lookalike, spaced, leet, repeat]))):
+    conditions = [lookalike, spaced, leet, repeat]
+    masks = np.zeros(len(folded), np.int64)
+    for step, where in enumerate(conditions):
         positions = where if where.dtype != bool else np.flatnonzero(where)
-        first[np.searchsorted(ends, positions, side="right")] = step
-    return first.tolist()
+        masks[np.unique(np.searchsorted(ends, positions, side="right"))] |= 1 << step
+    for step in range(len(conditions), len(_STEPS)):
+        masks |= 1 << step
+    return masks
 
 
-def _finish(text: str, first: int) -> str:
-    """Steps `first`... of steps 2-5 on one text that step 1 has folded."""
-    for step in _STEPS[first:]:
-        text = step(text)
-        if _DELETED in text:
-            text = text.replace(_DELETED, "")
+def _recheck(text: str, mask: int, done: int) -> int:
+    """`mask` with the bits of the steps after `_STEPS[done]` checked again on `text` (compiled)."""
+    later = -1 << (done + 1)
+    if len(_STEPS) != _CONDITIONS:
+        return mask | later & ((1 << len(_STEPS)) - 1)
+    cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    return (mask & ~later) | (folding.step_mask(cp, _classes()) & later)
+
+
+def _finish(text: str, mask: int) -> str:
+    """Steps 2-5 on one text that step 1 has folded, those whose bit is set in `mask` (`_step_conditions`)."""
+    for k, step in enumerate(_STEPS):
+        if not mask >> k & 1:
+            continue
+        marked = step(text)
+        if _DELETED in marked:
+            marked = marked.replace(_DELETED, "")
+        if marked != text:
+            text = marked
+            mask = _recheck(text, mask, k)
     return text
+
+
+# --------------------------------------------------------------------- compiled step 1 and pre-check
+
+_CONDITIONS = 4  # steps that `_step_conditions` and `moderation.folding` have a condition for
+
+
+@cache
+def _fold_codes() -> np.ndarray:
+    """Step 1 as an int32 table per BMP code point for `folding.fold_chunk`: the folded character,
+    or DELETE, or SLOW (several characters, outside the BMP, or changed by `str.lower`: left to
+    `str.translate`), or UNKNOWN (not computed yet: `_learn_folds` fills entries in as they occur)."""
+    codes = np.full(0x10000, folding.UNKNOWN, np.int32)
+    _learn_folds(codes, np.arange(0x80))
+    return codes
+
+
+def _learn_folds(codes: np.ndarray, codepoints: np.ndarray) -> None:
+    """Fill in the entries of `codes` for `codepoints` from step 1's `str.translate` table."""
+    for c in np.unique(codepoints).tolist():
+        folded = _TABLE[c]
+        if not folded:
+            codes[c] = folding.DELETE
+        elif len(folded) == 1 and ord(folded) < 0x10000 and folded.lower() == folded:
+            codes[c] = ord(folded)  # (then lower-casing a text made of such characters leaves it as it is)
+        else:
+            codes[c] = folding.SLOW
+
+
+@cache
+def _classes() -> np.ndarray:
+    """`_char_tables` as one uint8 of class bits per BMP code point, for the compiled pre-check."""
+    letter, stand_in, separator, lookalike = _char_tables()
+    return (letter * folding.LETTER | stand_in * folding.STAND_IN | separator * folding.SEPARATOR
+            | lookalike * folding.LOOKALIKE).astype(np.uint8)
+
+
+def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 1 and the pre-check of `texts`, compiled: the folded code points end to end (uint32), their
+    offsets, and each text's status (bits: the steps to run; `folding.PYTHON`: for the Python path)."""
+    offsets = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=offsets[1:])
+    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
+    out, out_offsets = np.empty(len(cp), np.uint32), np.empty(len(texts) + 1, np.int64)
+    status, unknown = np.empty(len(texts), np.uint8), np.empty(4096, np.uint32)
+    codes = _fold_codes()
+    learned = folding.fold_chunk(cp, offsets, codes, _classes(), out, out_offsets, status, unknown)
+    if learned:
+        _learn_folds(codes, unknown[:learned])
+    if len(_STEPS) != _CONDITIONS:  # a step the compiled pre-check does not know: the Python path
+        status[:] = folding.PYTHON
+    return out[: out_offsets[-1]], out_offsets, status
+
+
+def _decode(cp: np.ndarray, offsets: np.ndarray) -> list[str]:
+    """The texts of code points `cp` (all in the BMP, no surrogates) cut at `offsets`."""
+    if not len(cp):
+        return [""] * (len(offsets) - 1)
+    top = int(cp.max())
+    if top < 0x80:
+        whole = cp.astype(np.uint8).tobytes().decode("ascii")
+    elif top < 0x100:
+        whole = cp.astype(np.uint8).tobytes().decode("latin-1")
+    else:
+        whole = cp.astype(np.uint16).tobytes().decode("utf-16-le")
+    bounds = offsets.tolist()
+    return [whole[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _finish_flagged(texts: list[str], folded: Sequence[str] | dict[int, str], status: np.ndarray) -> dict[int, str]:
+    """The normalised form of each text whose status is not 0, by index: steps 2-5 where the
+    pre-check says so on its folded form (`folded[i]`), and step 1 too (`str.translate`) for those
+    sent to the Python path."""
+    flagged = np.flatnonzero(status).tolist()
+    python = [i for i in flagged if status[i] & folding.PYTHON]
+    masks = dict(zip(python, _step_conditions([texts[i].translate(_TABLE) for i in python]).tolist()))
+    done = {}
+    for i in flagged:
+        if i in masks:
+            done[i] = _finish(texts[i].translate(_TABLE), masks[i])
+        else:
+            done[i] = _finish(folded[i], int(status[i]))
+    return done
 
 
 # --------------------------------------------------------------------- public API
@@ -400,10 +504,41 @@ def normalize(text: str) -> str:
 
 def normalize_batch(texts: list[str]) -> list[str]:
     """Normalise many comments (same result as `normalize` on each)."""
-    table = _TABLE
-    folded = [t.translate(table) for t in texts]
-    firsts = [f for at in range(0, len(folded), _CHUNK) for f in _first_steps(folded[at : at + _CHUNK])]
-    return [_finish(t, first) for t, first in zip(folded, firsts)]
+    result: list[str] = []
+    for at in range(0, len(texts), _CHUNK):
+        chunk = texts[at : at + _CHUNK]
+        cp, offsets, status = _fold_batch(chunk)
+        folded = _decode(cp, offsets)
+        for i, text in _finish_flagged(chunk, folded, status).items():
+            folded[i] = text
+        result += folded
+    return result
+
+
+def normalize_encoded(texts: list[str], lower: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The code points (uint32) of `normalize_batch(texts)`, lower-cased if `lower`, end to end, and
+    the offsets where each text starts (and the last ends): what a featuriser reads, encoded once.
+
+    >>> cp, offsets = normalize_encoded(["Sh1t", "OK"], lower=True)
+    >>> "".join(map(chr, cp)), offsets.tolist()
+    ('shitok', [0, 4, 6])
+    """
+    cp, offsets, status = _fold_batch(texts)
+    if not status.any():
+        return cp, offsets
+    flagged = np.flatnonzero(status)
+    folded = {i: cp[offsets[i] : offsets[i + 1]].tobytes().decode("utf-32-le")
+              for i in flagged.tolist() if not status[i] & folding.PYTHON}
+    done = _finish_flagged(texts, folded, status)
+    pieces, lengths, at = [], np.diff(offsets), 0
+    for i in flagged.tolist():
+        text = done[i].lower() if lower else done[i]
+        pieces += [cp[offsets[at] : offsets[i]], np.frombuffer(text.encode("utf-32-le"), np.uint32)]
+        lengths[i], at = len(text), i + 1
+    pieces.append(cp[offsets[at] :])
+    new_offsets = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    return np.concatenate(pieces), new_offsets
 
 
 def normalize_with_offsets(text: str) -> tuple[str, np.ndarray]:
@@ -428,12 +563,17 @@ def normalize_with_offsets(text: str) -> tuple[str, np.ndarray]:
             origin.extend([i] * len(folded))
     norm = "".join(pieces)
     where = np.asarray(origin, dtype=np.int64)
-    for step in _STEPS[_first_steps([norm])[0] :]:  # as `_finish`, keeping the origin of survivors
+    mask = int(_step_conditions([norm])[0])
+    for k, step in enumerate(_STEPS):  # as `_finish`, keeping the origin of survivors
+        if not mask >> k & 1:
+            continue
         marked = step(norm)
         if _DELETED in marked:
             where = where[np.frombuffer(marked.encode("utf-32-le"), dtype="<u4") != 0]
             marked = marked.replace(_DELETED, "")
-        norm = marked
+        if marked != norm:
+            norm = marked
+            mask = _recheck(norm, mask, k)
     return norm, np.append(where, len(text))
 
 
