@@ -33,9 +33,13 @@ character (step 1 removes every NUL of the input), and the caller drops the NULs
 URLs and e-mail addresses are left alone by steps 4 and 5. Glued words ("youfuckingidiot") are
 left to the featuriser's character n-grams.
 
-Speed: step 1 is one `str.translate` per comment; a vectorised pass over the whole batch
-(`_first_steps`) then finds the few comments that steps 2-5 could change (about one in ten), and
-only those go through the regular expressions. `normalize` is `normalize_batch` of one comment, and
+Speed: step 1 and a check for which of steps 2-5 could change each comment run compiled over the
+batch's code points (`moderation.folding`, through `_fold_batch`); only the comments that a step
+could change (about one in eight) go through its regular expressions, and only through the steps
+whose condition holds (`_step_conditions` is the Python specification of the check). Comments with
+a character the compiled table leaves to `str.translate` (outside the BMP, folding to several
+characters) take the Python path. `normalize_encoded` hands a featuriser the normalised code points
+without building strings. `normalize` is `normalize_batch` of one comment, and
 `normalize_with_offsets` runs the same check and the same steps, so the three always agree.
 """
 
@@ -478,12 +482,10 @@ def _finish_flagged(texts: list[str], folded: Sequence[str] | dict[int, str], st
     sent to the Python path."""
     flagged = np.flatnonzero(status).tolist()
     python = [i for i in flagged if status[i] & folding.PYTHON]
-    masks = dict(zip(python, _step_conditions([texts[i].translate(_TABLE) for i in python]).tolist()))
-    done = {}
+    translated = [texts[i].translate(_TABLE) for i in python]
+    done = {i: _finish(text, mask) for i, text, mask in zip(python, translated, _step_conditions(translated).tolist())}
     for i in flagged:
-        if i in masks:
-            done[i] = _finish(texts[i].translate(_TABLE), masks[i])
-        else:
+        if i not in done:
             done[i] = _finish(folded[i], int(status[i]))
     return done
 

@@ -11,7 +11,7 @@ import pytest
 from moderation import features
 from moderation.features import HashingTfidf, SklearnTfidf, _jit, _reference_counts
 from moderation.model import Model, calibrate, load_model
-from moderation.normalize import normalize_batch
+from moderation.normalize import normalize_batch, normalize_encoded
 
 VARIED = [
     "You are an IDIOT!!! f*ck off, fuuuuck",
@@ -145,6 +145,27 @@ def test_chunks_threads_and_order_do_not_change_results(monkeypatch: pytest.Monk
     assert (vec.transform(texts) != matrix).nnz == 0
     order = np.random.default_rng(5).permutation(len(texts))
     assert np.array_equal(vec.decision([texts[i] for i in order], coef), whole[order])
+
+
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_an_encode_function_replaces_lower_casing_and_encoding(lowercase: bool) -> None:
+    texts = VARIED + random_texts(200, seed=7)
+    vec = HashingTfidf(n_features=2**14, lowercase=lowercase, n_jobs=2).fit(texts)
+    coef = np.random.default_rng(8).standard_normal((vec.n_features, 4)).astype(np.float32)
+    normalised = [t.lower() if lowercase else t for t in normalize_batch(texts)]
+    expected = vec.set_params(lowercase=False).decision(normalised, coef, 0.5)
+    vec.set_params(lowercase=lowercase)
+    fused = vec.decision(texts, coef, 0.5, encode=lambda docs: normalize_encoded(docs, lower=lowercase))
+    assert np.array_equal(fused, expected)
+
+
+def test_an_encode_function_that_returns_the_wrong_shape_is_named() -> None:
+    vec = HashingTfidf(n_features=2**12).fit(["some words"])
+    coef = np.zeros((2**12, 2))
+    with pytest.raises(ValueError, match=r"encode must return uint32 code points and 3 increasing offsets"):
+        vec.decision(["a", "b"], coef, encode=lambda docs: (np.zeros(2, np.uint32), np.array([0, 2])))
+    with pytest.raises(ValueError, match=r"encode must return uint32 .* got int64"):
+        vec.decision(["a"], coef, encode=lambda docs: (np.zeros(1, np.int64), np.array([0, 1])))
 
 
 def test_kernels_still_run_where_numba_cannot_cache() -> None:

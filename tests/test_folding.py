@@ -1,0 +1,87 @@
+"""The compiled step 1 and pre-check (`moderation.folding`) against the Python code they replace:
+`str.translate` with step 1's table, `_step_conditions`, and every step run on every text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moderation import folding, normalize as N
+from moderation.normalize import normalize_batch, normalize_encoded
+from tests.test_normalize import ADVERSARIAL, DISGUISES, OTHER_SCRIPTS, SENSIBLE, _random_strings
+
+CURATED = [t for t, _ in DISGUISES + SENSIBLE + OTHER_SCRIPTS] + ADVERSARIAL + [
+    "a b", "a b c", "x a b c y", "I am a b c", "aaa", "aa", "zzz top", "f.u.c.k", "f-u-c", "a$", "a$$", "@s",
+    "@$", "a1", "a1b", "ᏸᏸ cherokee", "ꭰ", "ΣΑΣ", "ǅungla", "Ⅻ ½", "x\u0301\u0301", "\ud800", "ab\udfffcd",
+]
+
+
+def reference_normalize(text: str) -> str:
+    """Step 1 by `str.translate`, then every one of steps 2-5, without any pre-check."""
+    text = text.translate(N._TABLE)
+    for step in N._STEPS:
+        text = step(text).replace(N._DELETED, "")
+    return text
+
+
+def corpus(seed: int) -> list[str]:
+    return _random_strings(seed, 1500) + CURATED
+
+
+@pytest.mark.parametrize("seed", [10, 11])
+def test_the_compiled_path_normalises_as_every_step_would(seed: int) -> None:
+    texts = corpus(seed)
+    assert normalize_batch(texts) == [reference_normalize(t) for t in texts]
+
+
+@pytest.mark.parametrize("seed", [12, 13])
+def test_compiled_fold_and_pre_check_equal_translate_and_step_conditions(seed: int) -> None:
+    texts = corpus(seed)
+    N._fold_batch(texts)  # the first pass learns the code points the table did not know
+    cp, offsets, status = N._fold_batch(texts)
+    folded = [t.translate(N._TABLE) for t in texts]
+    expected = N._step_conditions(folded)
+    fast = status & folding.PYTHON == 0
+    assert fast.mean() > 0.3  # the random strings are full of astral and multi-character folds
+    for i in np.flatnonzero(fast):
+        assert "".join(map(chr, cp[offsets[i] : offsets[i + 1]])) == folded[i], repr(texts[i])
+        assert status[i] == expected[i], repr(texts[i])
+        assert folding.step_mask(cp[offsets[i] : offsets[i + 1]].copy(), N._classes()) == expected[i]
+    for i in np.flatnonzero(~fast):  # the Python path: a character the table leaves to str.translate
+        assert any(ord(c) > 0xFFFF or N._fold_codes()[ord(c)] == folding.SLOW for c in texts[i]), repr(texts[i])
+
+
+def test_the_pre_check_looks_past_neither_end_of_a_comment() -> None:
+    texts = ["a b", "a c", "aa", "a", "a", "a$", "$a", "@", "s"]
+    cp, offsets, status = N._fold_batch(texts)
+    assert status.tolist() == N._step_conditions(texts).tolist() == [0] * len(texts)
+    cp, offsets, status = N._fold_batch(["a b a", "aaa", "a$$", "@s"])
+    assert status.tolist() == [2, 8, 4, 4]
+
+
+def test_code_points_are_learned_once_and_change_nothing() -> None:
+    texts = ["\u0a80\u0a81 new letters \u0a85", "Ünïcödé"]
+    codes = N._fold_codes()
+    codes[[0x0A81, 0x0A85, ord("Ü")]] = folding.UNKNOWN
+    first = normalize_batch(texts)
+    assert codes[0x0A85] != folding.UNKNOWN and codes[ord("Ü")] == ord("u")
+    assert normalize_batch(texts) == first == [reference_normalize(t) for t in texts]
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_normalize_encoded_is_the_code_points_of_normalize_batch(lower: bool) -> None:
+    texts = corpus(14)
+    expected = [t.lower() if lower else t for t in normalize_batch(texts)]
+    cp, offsets = normalize_encoded(texts, lower=lower)
+    assert cp.dtype == np.uint32 and offsets.dtype == np.int64
+    assert np.diff(offsets).tolist() == [len(t) for t in expected]
+    assert cp.tobytes().decode("utf-32-le") == "".join(expected)
+    cp, offsets = normalize_encoded([], lower=lower)
+    assert len(cp) == 0 and offsets.tolist() == [0]
+
+
+def test_lower_casing_what_case_folding_left_in_capitals() -> None:
+    # Cherokee letters fold to capitals, which str.lower turns back: those texts take the Python path
+    cp, offsets = normalize_encoded(["ᏸᏸ", "ok"], lower=True)
+    assert cp.tobytes().decode("utf-32-le") == "ᏸᏸ".casefold().lower() + "ok"
+    assert normalize_batch(["ᏸᏸ"]) == ["ᏸᏸ".casefold()]
