@@ -10,7 +10,8 @@ scale disjoint blocks and a column always says which kind of n-gram it counts.
 
 `HashingTfidf` runs numba kernels (`_nb_*`), one document at a time, over a chunk's code points:
 `transform` builds the CSR matrix, and `decision` goes from counts straight to `X @ coef` without
-building it (what `Model` scores with). numba caches the compiled kernels on disk next to this file
+building it (what `Model` scores with, handing it `normalize_encoded` so that each chunk of comments
+is normalised and encoded in one compiled pass on the same thread). numba caches the compiled kernels on disk next to this file
 (or in its user-wide cache directory); where it can write neither, they are compiled at each start.
 `_reference_counts` is the pure-Python specification that the tests hold the kernels to.
 """

@@ -11,9 +11,10 @@ and `_step_conditions`) that the tests hold these kernels to.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Callable
 
-from moderation.features import _jit
+import numba
+import numpy as np
 
 __all__ = ["DELETE", "SLOW", "UNKNOWN", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "PYTHON", "fold_chunk",
            "step_mask"]
@@ -24,6 +25,15 @@ DELETE, SLOW, UNKNOWN = -1, -2, -3
 LETTER, STAND_IN, SEPARATOR, LOOKALIKE = 1, 2, 4, 8
 PYTHON = 16  # status bit: the comment goes through the Python path (bits 0-3: steps 2-5 to run)
 _AT, _S, _DOLLAR = ord("@"), ord("s"), ord("$")
+
+
+def _jit(fn: Callable) -> Callable:
+    """`fn` compiled by numba without the GIL; cached on disk when numba finds a writable directory
+    (as the featuriser's kernels are, without importing them)."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # numba found no writable cache directory: compile in memory at each start
+        return numba.njit(nogil=True)(fn)
 
 
 @_jit

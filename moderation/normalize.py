@@ -421,6 +421,7 @@ def _fold_codes() -> np.ndarray:
     `str.translate`), or UNKNOWN (not computed yet: `_learn_folds` fills entries in as they occur)."""
     codes = np.full(0x10000, folding.UNKNOWN, np.int32)
     _learn_folds(codes, np.arange(0x80))
+    folding.step_mask(np.zeros(0, np.uint32), _classes())  # compiled (or loaded from numba's cache) now
     return codes
 
 
