@@ -33,7 +33,12 @@ def test_swap_keeps_form_and_capitals(terms):
 def test_words_that_merely_contain_a_group_name_are_left_alone(terms):
     rng = np.random.default_rng(0)
     assert swap_groups("Turkey and the turkeys; Jewelry; a mangay", terms, rng) is None
-    assert swap_groups("white house, black coffee", terms, rng) is None
+    assert swap_groups("whitewash on the blackboard", terms, rng) is None
+
+
+def test_colour_words_that_name_groups_are_swapped(terms):
+    out = swap_groups("I am Black and my wife is white", terms, np.random.default_rng(0))
+    assert out is not None and "Black" not in out and "white" not in out
 
 
 def test_copies_keep_labels_groups_and_stay_out_of_evaluation(terms, policy):
