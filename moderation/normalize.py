@@ -22,13 +22,19 @@ character (step 1 removes every NUL of the input), and the caller drops the NULs
    so does an all-look-alike word of a comment written mostly in another script ("сок и рак").
 3. Spaced-out letters: three or more single letters separated by the same one of ` .-_*~`
    ("f u c k", "s-h-i-t", "f.u.c.k") are joined and the separators deleted. Only single letters are
-   joined, never a longer word; the price is that "a b c" becomes "abc" and "u r a" "ura".
-4. Leetspeak and masks in a word (`_unleet`): "sh1t", "a$$hole", "b!tch", "f*ck", "@ss" -> letters.
-5. Runs of three or more of the same letter become one letter: "fuuuuck" -> "fuck", "sooo" -> "so",
-   while doubled letters ("good", "Mississippi") and a word that is nothing but the run ("www",
-   "KKK", "zzz") stay. One rather than two because, over the elongated words of the Jigsaw and
-   Civil Comments samples, the one-letter form was a word of the corpus and the two-letter form
-   was not 455 times against 67 the other way round; the cost is "killl" -> "kil", "goood" -> "god".
+   joined, never a longer word; the price is that "a b c" becomes "abc" and "u r a" "ura". A
+   leading "a" or "i" stays a word of its own when the letters after it are the better word of
+   the vocabulary ("what a f u c k" -> "what a fuck", "i h a t e" -> "i hate"; "a s s" -> "ass").
+4. Leetspeak and masks in a word (`_unleet`): "sh1t", "a$$hole", "b!tch", "f*ck", "@ss" -> letters;
+   a mask, or a stand-in of two letters ("1": i or l), reads as the best-ranked vocabulary word
+   that fits ("wh*re" -> "whore", "sh*t" -> "shit", "bu11shit" -> "bullshit").
+5. Runs of three or more of the same letter become one letter, or two when that reads as the
+   better word of the vocabulary: "fuuuuck" -> "fuck", "sooo" -> "so", "killl" -> "kill", while
+   doubled letters ("good", "Mississippi") and a word that is nothing but the run ("www", "KKK",
+   "zzz") stay. The vocabulary's ranking favours words seen in violations, so "goood" -> "god".
+
+The vocabulary (`moderation/vocabulary.py`, `moderation/vocabulary.txt`) ships with the code, so
+training and scoring read the same list.
 
 URLs and e-mail addresses are left alone by steps 4 and 5. Glued words ("youfuckingidiot") are
 left to the featuriser's character n-grams.
