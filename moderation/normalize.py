@@ -283,7 +283,9 @@ def _unleet_run(m: re.Match) -> str:
     word only "$$" ("a$$") and two or more masks count ("f***"; not the footnote in "word*" nor
     "**bold**"); at its start only an "@" spelling "ass" ("@ss"; "@user" is a mention) or a lone
     "@" or "$" when the word then reads as a vocabulary word of four letters or more ("$hit",
-    "@nus"). Leading digits stay ("1st", "5am"). Whatever these rules say, a run becomes letters
+    "@nus"). Leading digits stay ("1st", "5am"). A run inside a word that reads as no word of the
+    vocabulary is a mask when the word then reads as a violation word ("c1nt", "c0ck" -> "cock").
+    Whatever these rules say, a run becomes letters
     when the whole token then reads as one of the vocabulary's violation words ("5lut", "shi7",
     "@s$"; "5am" stays, "sam" is not one).
     """
@@ -321,7 +323,8 @@ def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last:
                 return run
             if min(len(before), len(after)) > 2 or max(len(before), len(after)) > 5:
                 return run
-        return _reading(text, first, last, start, end) or run.translate(_LEET)
+        return _reading(text, first, last, start, end) or _reading(text, first, last, start, end, True, True) \
+            or run.translate(_LEET)
     if letter_after:
         lead = run.translate(_LEET)
         if first == start and run[0] == "@" and set(run) <= {"@", "$"}:
@@ -344,12 +347,14 @@ _READS_AS = {c: f"[{c.translate(_LEET)}]" for c in "03457$@€©"} | {"1": "[il]
 _READS_AS |= {c: "[a-z]" for c in "*#_"}  # a mask may hide any letter
 
 
-def _reading(text: str, first: int, last: int, start: int, end: int, violation: bool = False) -> str | None:
+def _reading(text: str, first: int, last: int, start: int, end: int, violation: bool = False,
+             masked: bool = False) -> str | None:
     """What the run of stand-ins `text[start:end]` reads as when the token `text[first:last]` is a
     word of the vocabulary, the best-ranked of those that fit ("wh*re" -> "whore"), or None.
 
     `! * # _` at the token's ends are punctuation, not part of the word ("sh*t!!"); the part of the
-    run among them stays as it is. With `violation`, only a violation word counts.
+    run among them stays as it is. With `violation`, only a violation word counts; with `masked`,
+    the run's characters are masks that may hide any letter ("c1nt" -> "cunt", "c0nt" too).
     """
     while first < last and text[first] in _PUNCTUATION:
         first += 1
@@ -359,7 +364,8 @@ def _reading(text: str, first: int, last: int, start: int, end: int, violation: 
     word = text[first:last]
     if inside_start >= inside_end or not word.isascii() or not 2 <= len(word) <= 30:
         return None
-    pattern = "".join(_READS_AS.get(c) or (c if c.isalpha() else re.escape(c)) for c in word)
+    pattern = "".join("[a-z]" if masked and start <= first + k < end else _READS_AS.get(c)
+                      or (c if c.isalpha() else re.escape(c)) for k, c in enumerate(word))
     found = vocabulary.best_word(pattern)
     if found is None or len(found) != len(word) or (violation and not vocabulary.is_violation_word(found)):
         return None

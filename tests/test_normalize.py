@@ -35,6 +35,9 @@ DISGUISES = [
     ("f**k", "fuck"),
     ("bu11shit", "bullshit"),  # "1" as "l"
     ("wh0re", "whore"),
+    # a stand-in that reads as no word is a mask when the word then reads as a violation word
+    ("c1nt", "cunt"),
+    ("sl$t", "slut"),
     # at a word's start or end, a stand-in counts when the word then reads as a violation word
     ("$hit happens", "shit happens"),
     ("5lut", "slut"),
@@ -105,7 +108,7 @@ SENSIBLE = [
     ("e.g. i.e. U.S.", "e.g. i.e. u.s."),
     ("$USD 5, 10am 3pm 4u b4 gr8", "$usd 5, 10am 3pm 4u b4 gr8"),  # no violation word to read
     ("@USER @sam", "@user @sam"),
-    ("sl$t", "slst"),  # no word fits: the default reading
+    ("gr$t", "grst"),  # no word fits: the default reading
 ]
 
 OTHER_SCRIPTS = [  # only case and accents change: no letter becomes its Latin look-alike
