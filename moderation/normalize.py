@@ -282,12 +282,12 @@ def _unleet_run(m: re.Match) -> str:
     most two letters and longer side at most five ("sh_t", "b!tch", "f#cking"). At the end of a
     word only "$$" ("a$$") and two or more masks count ("f***"; not the footnote in "word*" nor
     "**bold**"); at its start only an "@" spelling "ass" ("@ss"; "@user" is a mention) or a lone
-    "@" or "$" when the word then reads as a vocabulary word of four letters or more ("$hit",
-    "@nus"). Leading digits stay ("1st", "5am"). A run inside a word that reads as no word of the
+    "$" when the word then reads as a vocabulary word of four letters or more ("$hit", "$cam";
+    not "$usd"). Leading digits stay ("1st", "5am"). A run inside a word that reads as no word of the
     vocabulary is a mask when the word then reads as a violation word ("c1nt", "c0ck" -> "cock").
     Whatever these rules say, a run becomes letters
     when the whole token then reads as one of the vocabulary's violation words ("5lut", "shi7",
-    "@s$"; "5am" stays, "sam" is not one).
+    "@s$"; "5am" stays, "sam" is not one), except an "@" that starts a token (a mention).
     """
     text, (start, end), run = m.string, m.span(), m.group()
     letter_before = start > 0 and _is_letter(text[start - 1])
@@ -300,7 +300,7 @@ def _unleet_run(m: re.Match) -> str:
     while last < len(text) and _is_token(text[last]):
         last += 1
     by_rule = _unleet_by_rule(text, start, end, run, first, last, letter_before, letter_after)
-    if by_rule != run:
+    if by_rule != run or (start == first and run[0] == "@" and text[end : end + 1] not in ("s", "$")):  # "@name"
         return by_rule
     return _reading(text, first, last, start, end, violation=True) or run
 
@@ -330,7 +330,7 @@ def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last:
         if first == start and run[0] == "@" and set(run) <= {"@", "$"}:
             if (lead + text[end : end + 3]).startswith("ass"):
                 return lead
-        if first == start and run in ("@", "$"):  # "$hit", "@nus"; not "@user", "$usd"
+        if first == start and run == "$":  # "$hit", "$cam"; not "$usd"
             reading = _reading(text, first, last, start, end)
             if reading and last - first >= 4:
                 return reading
@@ -341,7 +341,8 @@ def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last:
     return run
 
 
-_LETTER_LIKE = np.array([ord(c) for c in "013457$@€©"])  # stand-ins that may start or end a word
+_LEADS = np.array([ord(c) for c in "013457$€©"])  # stand-ins that may start a word ("@" starts mentions)
+_TRAILS = np.array([ord(c) for c in "013457$@€©"])  # and end one
 _PUNCTUATION = "!*#_"  # stand-ins that, at a token's ends, are more often punctuation or markup
 _READS_AS = {c: f"[{c.translate(_LEET)}]" for c in "03457$@€©"} | {"1": "[il]", "!": "[il]"}
 _READS_AS |= {c: "[a-z]" for c in "*#_"}  # a mask may hide any letter
@@ -366,8 +367,8 @@ def _reading(text: str, first: int, last: int, start: int, end: int, violation: 
         return None
     pattern = "".join("[a-z]" if masked and start <= first + k < end else _READS_AS.get(c)
                       or (c if c.isalpha() else re.escape(c)) for k, c in enumerate(word))
-    found = vocabulary.best_word(pattern)
-    if found is None or len(found) != len(word) or (violation and not vocabulary.is_violation_word(found)):
+    found = vocabulary.best_word(pattern, len(word))
+    if found is None or (violation and not vocabulary.is_violation_word(found)):
         return None
     return text[start:inside_start] + found[inside_start - first : inside_end - first] + text[inside_end:end]
 
@@ -412,7 +413,12 @@ def _kept_of_run(text: str, start: int, end: int) -> int:
     pattern = "".join(
         word[r_end:r.start()] + f"({r.group(1)}{{1,2}})" for r_end, r in zip([0] + [r.end() for r in runs], runs)
     ) + word[runs[-1].end():]
-    found = vocabulary.best_word(pattern)
+    shortest = len(word) - sum(len(r.group()) - 1 for r in runs)
+    found = None
+    for length in range(shortest, shortest + len(runs) + 1):
+        candidate = vocabulary.best_word(pattern, length)
+        if candidate is not None and (found is None or vocabulary.rank(candidate) < vocabulary.rank(found)):
+            found = candidate
     if found is None:
         return 1
     which = next(k for k, r in enumerate(runs) if r.start() == start - first)
@@ -472,7 +478,9 @@ def _first_steps(folded: list[str]) -> list[int]:
     )  # fmt: skip
     leet = at(letter, 0) & at(stand_in, 1) & (at(letter, 2) | at(stand_in, 2))  # "sh1t", "a$$", "f**"
     leet |= (at(cp, 0) == ord("@")) & ((at(cp, 1) == ord("s")) | (at(cp, 1) == ord("$")))  # "@ss"
-    leet |= np.isin(at(cp, 0), _LETTER_LIKE) & (at(letter, -1) | at(letter, 1))  # "$hit", "5lut", "shi7"
+    digit = (cp >= ord("0")) & (cp <= ord("9"))
+    leet |= np.isin(at(cp, 0), _LEADS) & ~at(letter, -1) & ~at(digit, -1) & (at(letter, 1) | at(stand_in, 1) & ~at(digit, 1))  # "$hit"
+    leet |= at(letter, -1) & np.isin(at(cp, 0), _TRAILS) & ~at(letter, 1) & ~at(digit, 1)  # "shi7", "@s$"
     repeat = at(letter, 0) & (at(cp, 0) == at(cp, 1)) & (at(cp, 1) == at(cp, 2))  # "fuuuck"
     ends = np.cumsum([len(t) + 1 for t in folded])  # text k spans [ends[k-1], ends[k] - 1)
     first = np.full(len(folded), len(_STEPS))

@@ -99,13 +99,29 @@ def is_violation_word(word: str) -> bool:
 
 
 @cache
-def best_word(pattern: str) -> str | None:
-    """The best-ranked word matching `pattern` (a regular expression over `[a-z]`, anchored), or None.
+def _by_length() -> dict[tuple[int, str], str]:
+    """The list split by word length, and by length and first letter, each part in rank order."""
+    parts: dict[tuple[int, str], list[str]] = {}
+    for word in _words()[1]:  # dicts keep insertion order: rank order
+        parts.setdefault((len(word), ""), []).append(word)
+        parts.setdefault((len(word), word[0]), []).append(word)
+    return {key: "\n" + "\n".join(words) + "\n" for key, words in parts.items()}
 
-    >>> best_word("sh[a-z]t")
-    'shit'
+
+@cache
+def best_word(pattern: str, length: int | None = None) -> str | None:
+    """The best-ranked word matching `pattern` (a regular expression over `[a-z]`, anchored), or None;
+    with `length`, among the words of that length only (much faster).
+
+    >>> best_word("sh[a-z]t"), best_word("wh[a-z]re", 5)
+    ('shit', 'whore')
     """
-    found = re.search(rf"\n(?:{pattern})\n", _words()[0])
+    if length is None:
+        haystack = _words()[0]
+    else:
+        literal = pattern[:1].isalpha() and pattern[1:2] not in ("{", "*", "+", "?")
+        haystack = _by_length().get((length, pattern[0] if literal else ""), "")
+    found = re.search(rf"\n(?:{pattern})\n", haystack)
     return found.group()[1:-1] if found else None
 
 
