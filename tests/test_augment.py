@@ -63,3 +63,18 @@ def test_bad_terms_file(tmp_path):
         IdentityTerms.load(path)
     with pytest.raises(PolicyError, match="not found"):
         IdentityTerms.load(tmp_path / "none.toml")
+
+
+def test_places_are_swapped_for_other_places(terms):
+    out = swap_groups("The pogrom in Sumgait, then Baku; Sumgait again", terms, np.random.default_rng(2))
+    assert out is not None and "Sumgait" not in out and "Baku" not in out
+    first, second = out.split(",")[0].split()[-1], out.split(";")[1].split()[0]
+    assert first == second and first in terms.places  # one place, one replacement in a comment
+    assert swap_groups("Vancouver and the vanguard", terms, np.random.default_rng(0)) is None
+
+
+def test_bad_places(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('groups = [["a", "b", "c"], ["d", "e", "f"]]\nplaces = ["Baku", 3]\n')
+    with pytest.raises(PolicyError, match="places must be a list of non-empty strings"):
+        IdentityTerms.load(path)
