@@ -83,6 +83,8 @@ def swap_groups(text: str, terms: IdentityTerms, rng: np.random.Generator,
 
     def replace(match: re.Match[str]) -> str:
         word = match.group(0)
+        if word.lower() not in table:  # matched through a case rule lower() does not invert ("İstanbul")
+            return word
         g, k = table[word.lower()]
         if g not in mapping:
             mapping[g] = int(rng.choice(terms.others(g, k)))

@@ -283,11 +283,11 @@ def _unleet_run(m: re.Match) -> str:
     word only "$$" ("a$$") and two or more masks count ("f***"; not the footnote in "word*" nor
     "**bold**"); at its start only an "@" spelling "ass" ("@ss"; "@user" is a mention) or a lone
     "$" when the word then reads as a vocabulary word of four letters or more ("$hit", "$cam";
-    not "$usd"). Leading digits stay ("1st", "5am"). A run inside a word that reads as no word of the
-    vocabulary is a mask when the word then reads as a violation word ("c1nt", "c0ck" -> "cock").
-    Whatever these rules say, a run becomes letters
-    when the whole token then reads as one of the vocabulary's violation words ("5lut", "shi7",
-    "@s$"; "5am" stays, "sam" is not one), except an "@" that starts a token (a mention).
+    not "$usd"). Leading digits stay ("1st", "5am"). A run inside a word that reads as no word of
+    the vocabulary is a mask when the word then reads as a violation word ("c1nt" -> "cunt").
+    Whatever these rules say, a run becomes letters when the whole token then reads as one of the
+    vocabulary's violation words ("5lut", "shi7", "@s$"; "5am" stays, "sam" is not one), except
+    an "@" that starts a token (a mention).
     """
     text, (start, end), run = m.string, m.span(), m.group()
     letter_before = start > 0 and _is_letter(text[start - 1])
