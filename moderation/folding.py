@@ -16,13 +16,14 @@ from typing import Callable
 import numba
 import numpy as np
 
-__all__ = ["DELETE", "SLOW", "UNKNOWN", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "PYTHON", "fold_chunk",
-           "step_mask"]
+__all__ = ["DELETE", "SLOW", "UNKNOWN", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "LEAD", "TRAIL", "DIGIT",
+           "PYTHON", "fold_chunk", "step_mask"]
 
 # fold table entries: a code point >= 0 (the folded character), or one of these
 DELETE, SLOW, UNKNOWN = -1, -2, -3
 # class bits of a folded BMP code point (what `_step_conditions` looks for)
 LETTER, STAND_IN, SEPARATOR, LOOKALIKE = 1, 2, 4, 8
+LEAD, TRAIL, DIGIT = 16, 32, 64  # a stand-in that may start a word, one that may end it, an ASCII digit
 PYTHON = 16  # status bit: the comment goes through the Python path (bits 0-3: steps 2-5 to run)
 _AT, _S, _DOLLAR = ord("@"), ord("s"), ord("$")
 
@@ -62,6 +63,11 @@ def _nb_step_mask(cp, s, e, classes):  # noqa: ANN001
         mask |= (letter & (k1 >> 1) & (k2 | k2 >> 1) & 1) << 2  # "sh1t", "a$$", "f**"
         mask |= (letter & np.int64(c1 == c0) & np.int64(c2 == c0)) << 3  # "fuuuck"
         mask |= np.int64((c0 == _AT) & ((c1 == _S) | (c1 == _DOLLAR))) << 2  # "@ss"
+        # "$hit": a stand-in that may start a word, after no letter or digit, before a letter or a
+        # stand-in that is not a digit; "shi7": one that may end a word, after a letter, before no
+        # letter or digit
+        mask |= ((k0 >> 4) & ~(before | before >> 6) & ((k1 | (k1 >> 1) & ~(k1 >> 6)) & 1)) << 2
+        mask |= ((k0 >> 5) & before & ~(k1 | k1 >> 6) & 1) << 2
         if letter & (k1 >> 2) & k2 & ~before & 1:  # "f u c k"
             c3, c4, c5 = _nb_at(cp, s, e, i + 3), _nb_at(cp, s, e, i + 4), _nb_at(cp, s, e, i + 5)
             if c3 == c1 and classes[c4] & LETTER and not classes[c5] & LETTER:

@@ -25,6 +25,7 @@ from moderation.language import assess_support
 from moderation.features import HashingTfidf
 from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
+from moderation.quoting import review_quoted
 
 ARTIFACT = "model.joblib"
 CARD = "card.json"
@@ -161,6 +162,7 @@ class Model:
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
             hits = self.policy.lexicon_hits(text)
             decision = self.policy.decide(scores, self.thresholds, hits)
+            decision = review_quoted(self, text, decision)  # quoting or condemning an attack is not one
             support = assess_support(text)
             if not support.supported:
                 # The model cannot judge this text: never a confident allow.

@@ -22,13 +22,19 @@ character (step 1 removes every NUL of the input), and the caller drops the NULs
    so does an all-look-alike word of a comment written mostly in another script ("сок и рак").
 3. Spaced-out letters: three or more single letters separated by the same one of ` .-_*~`
    ("f u c k", "s-h-i-t", "f.u.c.k") are joined and the separators deleted. Only single letters are
-   joined, never a longer word; the price is that "a b c" becomes "abc" and "u r a" "ura".
-4. Leetspeak and masks in a word (`_unleet`): "sh1t", "a$$hole", "b!tch", "f*ck", "@ss" -> letters.
-5. Runs of three or more of the same letter become one letter: "fuuuuck" -> "fuck", "sooo" -> "so",
-   while doubled letters ("good", "Mississippi") and a word that is nothing but the run ("www",
-   "KKK", "zzz") stay. One rather than two because, over the elongated words of the Jigsaw and
-   Civil Comments samples, the one-letter form was a word of the corpus and the two-letter form
-   was not 455 times against 67 the other way round; the cost is "killl" -> "kil", "goood" -> "god".
+   joined, never a longer word; the price is that "a b c" becomes "abc" and "u r a" "ura". A
+   leading "a" or "i" stays a word of its own when the letters after it are the better word of
+   the vocabulary ("what a f u c k" -> "what a fuck", "i h a t e" -> "i hate"; "a s s" -> "ass").
+4. Leetspeak and masks in a word (`_unleet`): "sh1t", "a$$hole", "b!tch", "f*ck", "@ss" -> letters;
+   a mask, or a stand-in of two letters ("1": i or l), reads as the best-ranked vocabulary word
+   that fits ("wh*re" -> "whore", "sh*t" -> "shit", "bu11shit" -> "bullshit").
+5. Runs of three or more of the same letter become one letter, or two when that reads as the
+   better word of the vocabulary: "fuuuuck" -> "fuck", "sooo" -> "so", "killl" -> "kill", while
+   doubled letters ("good", "Mississippi") and a word that is nothing but the run ("www", "KKK",
+   "zzz") stay. The vocabulary's ranking favours words seen in violations, so "goood" -> "god".
+
+The vocabulary (`moderation/vocabulary.py`, `moderation/vocabulary.txt`) ships with the code, so
+training and scoring read the same list.
 
 URLs and e-mail addresses are left alone by steps 4 and 5. Glued words ("youfuckingidiot") are
 left to the featuriser's character n-grams.
@@ -53,7 +59,7 @@ from typing import Sequence
 
 import numpy as np
 
-from moderation import folding
+from moderation import folding, vocabulary
 
 __all__ = ["normalize", "normalize_batch", "normalize_encoded", "normalize_with_offsets", "original_span", "script_of"]
 
@@ -246,23 +252,47 @@ def _fold_lookalikes(text: str) -> str:
 
 def _join_spaced(text: str) -> str:
     """Step 3: "f u c k" -> "f\\0u\\0c\\0k" (the separators marked as deleted)."""
-    return _SPACED.sub(lambda m: _DELETED.join(m.group()[::2]), text)
+    return _SPACED.sub(_joined, text)
+
+
+def _joined(m: re.Match) -> str:
+    """One run of spaced-out letters joined; a leading "a" or "i" stays a word of its own when the
+    letters after it make a word of the vocabulary and the whole run does not, or ranks lower
+    ("what a f u c k" -> "what a fuck", "i h a t e" -> "i hate", but "a s s" -> "ass"), or when
+    neither is a word and a word comes before it ("what a b l o w j o b" -> "what a blowjob")."""
+    letters = m.group()[::2]
+    if m.group("sep") == " " and letters[0] in "ai" and len(letters) >= 3:
+        whole, rest = vocabulary.rank(letters), vocabulary.rank(letters[1:])
+        if whole is None and rest is None:  # neither: an article after a word ("what a b l o w j o b")
+            split = m.start() >= 2 and m.string[m.start() - 1] == " " and _is_letter(m.string[m.start() - 2])
+        else:
+            split = rest is not None and (whole is None or rest < whole)
+        if split:
+            return letters[0] + " " + _DELETED.join(letters[1:])
+    return _DELETED.join(letters)
 
 
 def _unleet_run(m: re.Match) -> str:
     """Step 4 on one run of digits and symbols: the letters it stands for, or the run unchanged.
 
     Inside a word (letters on both sides) a run of `0 1 3 4 5 7 $ @ ! € © * # _` becomes letters
-    ("sh1t", "a$$hole", "b@stard", "id10t"), a mask `* # _` becoming "u": over the masked words of
-    the Jigsaw and Civil Comments samples "u" completed more of them than any other letter (f*ck,
-    c*nt, p*ssy, sl*t; "i" came second: sh*t, which becomes "shut"). Digits stay when there are
+    ("sh1t", "a$$hole", "b@stard", "id10t"). Which letters, when the word then reads as a word of
+    the vocabulary (`moderation.vocabulary`), is the best-ranked such word's: a mask `* # _` may
+    hide any letter ("wh*re" -> "whore", "sh*t" -> "shit", "f**k" -> "fuck"), "1" and "!" an "i"
+    or an "l" ("bu11shit"). Otherwise "1 !" are "i" and a mask "u", the letter that completed
+    most masked words of the Jigsaw and Civil Comments samples. Digits stay when there are
     more than two ("mr3003nights") or the token starts or ends with a digit ("4x4", "h1n1", "mp3s").
     `_ ! #` more often join two words ("user_talk", "great!thanks", "Page#Section") than hide a
     letter, so they count only in a token of letters around them alone whose shorter side has at
     most two letters and longer side at most five ("sh_t", "b!tch", "f#cking"). At the end of a
     word only "$$" ("a$$") and two or more masks count ("f***"; not the footnote in "word*" nor
-    "**bold**"); at its start only an "@" spelling "ass" ("@ss"; "@user" is a mention). Leading
-    digits stay ("1st", "5am").
+    "**bold**"); at its start only an "@" spelling "ass" ("@ss"; "@user" is a mention) or a lone
+    "$" when the word then reads as a vocabulary word of four letters or more ("$hit", "$cam";
+    not "$usd"). Leading digits stay ("1st", "5am"). A run inside a word that reads as no word of
+    the vocabulary is a mask when the word then reads as a violation word ("c1nt" -> "cunt").
+    Whatever these rules say, a run becomes letters when the whole token then reads as one of the
+    vocabulary's violation words ("5lut", "shi7", "@s$"; "5am" stays, "sam" is not one), except
+    an "@" that starts a token (a mention).
     """
     text, (start, end), run = m.string, m.span(), m.group()
     letter_before = start > 0 and _is_letter(text[start - 1])
@@ -274,31 +304,78 @@ def _unleet_run(m: re.Match) -> str:
         first -= 1
     while last < len(text) and _is_token(text[last]):
         last += 1
+    by_rule = _unleet_by_rule(text, start, end, run, first, last, letter_before, letter_after)
+    if by_rule != run or (start == first and run[0] == "@" and text[end : end + 1] not in ("s", "$")):  # "@name"
+        return by_rule
+    return _reading(text, first, last, start, end, violation=True) or run
+
+
+def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last: int,
+                    letter_before: bool, letter_after: bool) -> str:
+    """`_unleet_run` without its violation-word fallback."""
     if letter_before and letter_after:
         digits = sum(c.isdigit() for c in run)
         if digits and (digits > 2 or text[first].isdigit() or text[last - 1].isdigit()):
             return run
         if any(c in "_!#" for c in run):  # the letters around, symbols at the token's ends aside
-            while text[first] in _STANDS_IN:
-                first += 1
-            while text[last - 1] in _STANDS_IN:
-                last -= 1
-            before, after = text[first:start], text[end:last]
+            a, b = first, last
+            while text[a] in _STANDS_IN:
+                a += 1
+            while text[b - 1] in _STANDS_IN:
+                b -= 1
+            before, after = text[a:start], text[end:b]
             if not all(map(_is_letter, before + after)):
                 return run
             if min(len(before), len(after)) > 2 or max(len(before), len(after)) > 5:
                 return run
-        return run.translate(_LEET)
+        return _reading(text, first, last, start, end) or _reading(text, first, last, start, end, True, True) \
+            or run.translate(_LEET)
     if letter_after:
         lead = run.translate(_LEET)
         if first == start and run[0] == "@" and set(run) <= {"@", "$"}:
             if (lead + text[end : end + 3]).startswith("ass"):
                 return lead
+        if first == start and run == "$":  # "$hit", "$cam"; not "$usd"
+            reading = _reading(text, first, last, start, end)
+            if reading and last - first >= 4:
+                return reading
         return run
     tail = _TAIL.match(run)
     if tail and not (run[0] in "*#" and text[first] in "*#"):
         return tail.group().translate(_LEET) + run[tail.end() :]
     return run
+
+
+_LEADS = np.array([ord(c) for c in "013457$€©"])  # stand-ins that may start a word ("@" starts mentions)
+_TRAILS = np.array([ord(c) for c in "013457$@€©"])  # and end one
+_PUNCTUATION = "!*#_"  # stand-ins that, at a token's ends, are more often punctuation or markup
+_READS_AS = {c: f"[{c.translate(_LEET)}]" for c in "03457$@€©"} | {"1": "[il]", "!": "[il]"}
+_READS_AS |= {c: "[a-z]" for c in "*#_"}  # a mask may hide any letter
+
+
+def _reading(text: str, first: int, last: int, start: int, end: int, violation: bool = False,
+             masked: bool = False) -> str | None:
+    """What the run of stand-ins `text[start:end]` reads as when the token `text[first:last]` is a
+    word of the vocabulary, the best-ranked of those that fit ("wh*re" -> "whore"), or None.
+
+    `! * # _` at the token's ends are punctuation, not part of the word ("sh*t!!"); the part of the
+    run among them stays as it is. With `violation`, only a violation word counts; with `masked`,
+    the run's characters are masks that may hide any letter ("c1nt" -> "cunt", "c0nt" too).
+    """
+    while first < last and text[first] in _PUNCTUATION:
+        first += 1
+    while last > first and text[last - 1] in _PUNCTUATION:
+        last -= 1
+    inside_start, inside_end = max(start, first), min(end, last)
+    word = text[first:last]
+    if inside_start >= inside_end or not word.isascii() or not 2 <= len(word) <= 30:
+        return None
+    pattern = "".join("[a-z]" if masked and start <= first + k < end else _READS_AS.get(c)
+                      or (c if c.isalpha() else re.escape(c)) for k, c in enumerate(word))
+    found = vocabulary.best_word(pattern, len(word))
+    if found is None or (violation and not vocabulary.is_violation_word(found)):
+        return None
+    return text[start:inside_start] + found[inside_start - first : inside_end - first] + text[inside_end:end]
 
 
 def _unleet(text: str) -> str:
@@ -317,7 +394,40 @@ def _first_of_run(m: re.Match) -> str:
     alone = (start == 0 or not _is_letter(text[start - 1])) and (end == len(text) or not _is_letter(text[end]))
     if alone:
         return m.group()  # "www", "KKK", "zzz", "xxx"
-    return m.group(1) + _DELETED * (len(m.group()) - 1)
+    keep = _kept_of_run(text, start, end)
+    return m.group(1) * keep + _DELETED * (len(m.group()) - keep)
+
+
+_ASCII_WORD = re.compile(r"[a-z]+")
+_RUNS = re.compile(r"([a-z])\1\1+")
+
+
+def _kept_of_run(text: str, start: int, end: int) -> int:
+    """How many letters of the run `text[start:end]` stay: two when the word around it reads as a
+    word of the vocabulary with two and ranks higher than with one ("goood" -> "good", "killl" ->
+    "kill", "asss" -> "ass"), else one ("fuuuck" -> "fuck", "sooo" -> "so")."""
+    first, last = start, end
+    while first > 0 and _is_letter(text[first - 1]):
+        first -= 1
+    while last < len(text) and _is_letter(text[last]):
+        last += 1
+    word = text[first:last]
+    if len(word) > 30 or not _ASCII_WORD.fullmatch(word):
+        return 1
+    runs = list(_RUNS.finditer(word))
+    pattern = "".join(
+        word[r_end:r.start()] + f"({r.group(1)}{{1,2}})" for r_end, r in zip([0] + [r.end() for r in runs], runs)
+    ) + word[runs[-1].end():]
+    shortest = len(word) - sum(len(r.group()) - 1 for r in runs)
+    found = None
+    for length in range(shortest, shortest + len(runs) + 1):
+        candidate = vocabulary.best_word(pattern, length)
+        if candidate is not None and (found is None or vocabulary.rank(candidate) < vocabulary.rank(found)):
+            found = candidate
+    if found is None:
+        return 1
+    which = next(k for k, r in enumerate(runs) if r.start() == start - first)
+    return len(re.fullmatch(pattern, found).group(which + 1))
 
 
 _STEPS = (_fold_lookalikes, _join_spaced, _unleet, _collapse_repeats)
@@ -374,6 +484,9 @@ def _step_conditions(folded: list[str]) -> np.ndarray:
     )  # fmt: skip
     leet = at(letter, 0) & at(stand_in, 1) & (at(letter, 2) | at(stand_in, 2))  # "sh1t", "a$$", "f**"
     leet |= (at(cp, 0) == ord("@")) & ((at(cp, 1) == ord("s")) | (at(cp, 1) == ord("$")))  # "@ss"
+    digit = (cp >= ord("0")) & (cp <= ord("9"))
+    leet |= np.isin(at(cp, 0), _LEADS) & ~at(letter, -1) & ~at(digit, -1) & (at(letter, 1) | at(stand_in, 1) & ~at(digit, 1))  # "$hit"
+    leet |= at(letter, -1) & np.isin(at(cp, 0), _TRAILS) & ~at(letter, 1) & ~at(digit, 1)  # "shi7", "@s$"
     repeat = at(letter, 0) & (at(cp, 0) == at(cp, 1)) & (at(cp, 1) == at(cp, 2))  # "fuuuck"
     ends = np.cumsum([len(t) + 1 for t in folded])  # text k spans [ends[k-1], ends[k] - 1)
     conditions = [lookalike, spaced, leet, repeat]
@@ -441,8 +554,11 @@ def _learn_folds(codes: np.ndarray, codepoints: np.ndarray) -> None:
 def _classes() -> np.ndarray:
     """`_char_tables` as one uint8 of class bits per BMP code point, for the compiled pre-check."""
     letter, stand_in, separator, lookalike = _char_tables()
+    lead, trail, digit = (np.zeros(0x10000, bool) for _ in range(3))
+    lead[_LEADS], trail[_TRAILS], digit[ord("0") : ord("9") + 1] = True, True, True
     return (letter * folding.LETTER | stand_in * folding.STAND_IN | separator * folding.SEPARATOR
-            | lookalike * folding.LOOKALIKE).astype(np.uint8)
+            | lookalike * folding.LOOKALIKE | lead * folding.LEAD | trail * folding.TRAIL
+            | digit * folding.DIGIT).astype(np.uint8)
 
 
 def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

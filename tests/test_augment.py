@@ -33,7 +33,12 @@ def test_swap_keeps_form_and_capitals(terms):
 def test_words_that_merely_contain_a_group_name_are_left_alone(terms):
     rng = np.random.default_rng(0)
     assert swap_groups("Turkey and the turkeys; Jewelry; a mangay", terms, rng) is None
-    assert swap_groups("white house, black coffee", terms, rng) is None
+    assert swap_groups("whitewash on the blackboard", terms, rng) is None
+
+
+def test_colour_words_that_name_groups_are_swapped(terms):
+    out = swap_groups("I am Black and my wife is white", terms, np.random.default_rng(0))
+    assert out is not None and "Black" not in out and "white" not in out
 
 
 def test_copies_keep_labels_groups_and_stay_out_of_evaluation(terms, policy):
@@ -58,3 +63,25 @@ def test_bad_terms_file(tmp_path):
         IdentityTerms.load(path)
     with pytest.raises(PolicyError, match="not found"):
         IdentityTerms.load(tmp_path / "none.toml")
+
+
+def test_places_are_swapped_for_other_places(terms):
+    terms = IdentityTerms(terms.groups, ("Sumgait", "Baku", "Gyumri", "Tbilisi"))
+    out = swap_groups("The pogrom in Sumgait, then Baku; Sumgait again", terms, np.random.default_rng(2))
+    words = out.replace(",", "").replace(";", "").split()
+    first, baku, second = words[3], words[5], words[6]
+    assert first == second and first != "Sumgait" and first in terms.places  # one replacement per place
+    assert baku != "Baku" and baku in terms.places
+    assert swap_groups("Vancouver and the vanguard", terms, np.random.default_rng(0)) is None
+
+
+def test_bad_places(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text('groups = [["a", "b", "c"], ["d", "e", "f"]]\nplaces = ["Baku", 3]\n')
+    with pytest.raises(PolicyError, match="places must be a list of non-empty strings"):
+        IdentityTerms.load(path)
+
+
+def test_a_name_matched_through_a_special_capital_is_left_alone(terms):
+    terms = IdentityTerms(terms.groups, ("Istanbul", "Kars"))
+    assert swap_groups("İstanbul and Kars", terms, np.random.default_rng(0)).startswith("İstanbul and ")

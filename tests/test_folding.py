@@ -52,9 +52,13 @@ def test_compiled_fold_and_pre_check_equal_translate_and_step_conditions(seed: i
 
 
 def test_the_pre_check_looks_past_neither_end_of_a_comment() -> None:
-    texts = ["a b", "a c", "aa", "a", "a", "a$", "$a", "@", "s"]
+    texts = ["a b", "a c", "aa", "a", "a", "a", "$", "@", "s", "x", "$", "b"]
     cp, offsets, status = N._fold_batch(texts)
     assert status.tolist() == N._step_conditions(texts).tolist() == [0] * len(texts)
+    # a stand-in at either end of a word may be a disguise: the check is necessary, not sufficient
+    texts = ["a$", "$a", "shi7", "4am", "1st", "5"]
+    cp, offsets, status = N._fold_batch(texts)
+    assert status.tolist() == N._step_conditions(texts).tolist() == [4, 4, 4, 4, 4, 0]
     cp, offsets, status = N._fold_batch(["a b a", "aaa", "a$$", "@s"])
     assert status.tolist() == [2, 8, 4, 4]
 

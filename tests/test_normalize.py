@@ -29,17 +29,42 @@ DISGUISES = [
     ("@$$hole", "asshole"),
     ("fu©k", "fuck"),
     ("d€ath", "death"),
+    # a mask or an ambiguous stand-in reads as the best-ranked word of the vocabulary that fits
+    ("wh*re", "whore"),  # not "where", far more frequent but never masked
+    ("sh*t", "shit"),  # not "shut"
+    ("f**k", "fuck"),
+    ("bu11shit", "bullshit"),  # "1" as "l"
+    ("wh0re", "whore"),
+    # a stand-in that reads as no word is a mask when the word then reads as a violation word
+    ("c1nt", "cunt"),
+    ("sl$t", "slut"),
+    # at a word's start or end, a stand-in counts when the word then reads as a violation word
+    ("$hit happens", "shit happens"),
+    ("5lut", "slut"),
+    ("shi7!", "shit!"),
+    ("@s$", "ass"),
+    ("@s$!!", "ass!!"),
     # spaced-out letters
     ("f u c k", "fuck"),
     ("f.u.c.k", "fuck"),
     ("s-h-i-t", "shit"),
     ("f*u*c*k", "fuck"),
     ("you f u c k i n g idiot", "you fucking idiot"),
+    # a one-letter word before spaced-out letters stays a word when the rest is the better word
+    ("what a f u c k", "what a fuck"),
+    ("you are such a b i t c h", "you are such a bitch"),
+    ("i h a t e you", "i hate you"),
+    ("a s s", "ass"),  # "ass" is the better word than "ss"
+    ("you a s s h o l e", "you asshole"),
+    ("what a b l o r g", "what a blorg"),  # neither is a word: an article after a word
     # elongation
     ("fuuuuck", "fuck"),
     ("FUCKKKKKK", "fuck"),
     ("stuuuupid", "stupid"),
     ("sooo", "so"),
+    ("killl", "kill"),  # two letters when that reads as the better word
+    ("asss", "ass"),
+    ("yesss", "yes"),
     # look-alike letters of other scripts, in a word mixed with Latin letters
     ("іdiot", "idiot"),  # Cyrillic і
     ("аsshole", "asshole"),  # Cyrillic а
@@ -81,6 +106,9 @@ SENSIBLE = [
     ("*really* **bold** footnote*", "*really* **bold** footnote*"),
     ("US$ 5", "us$ 5"),
     ("e.g. i.e. U.S.", "e.g. i.e. u.s."),
+    ("$USD 5, 10am 3pm 4u b4 gr8", "$usd 5, 10am 3pm 4u b4 gr8"),  # no violation word to read
+    ("@USER @sam", "@user @sam"),
+    ("gr$t", "grst"),  # no word fits: the default reading
 ]
 
 OTHER_SCRIPTS = [  # only case and accents change: no letter becomes its Latin look-alike
@@ -152,6 +180,9 @@ def test_mixed_script_word_folds_but_its_neighbours_stay() -> None:
         ("ﬁne", "fine", [0, 0, 1, 2]),
         ("Straße", "strasse", [0, 1, 2, 3, 4, 4, 5]),
         ("a b c f u c k", "abcfuck", [0, 2, 4, 6, 8, 10, 12]),
+        ("so a f u c k", "so a fuck", [0, 1, 2, 3, 4, 5, 7, 9, 11]),
+        ("wh*re", "whore", [0, 1, 2, 3, 4]),
+        ("killl", "kill", [0, 1, 2, 3]),
         ("a b c f.u.c.k", "a b c fuck", [0, 1, 2, 3, 4, 5, 6, 8, 10, 12]),  # which separator? neither
     ],
 )

@@ -10,7 +10,13 @@ Prints, for the model and for alt-profanity-check (APC) on the same sets in the 
   (target 0 flagged at the review threshold);
 - false positive rate on neutral sentences naming each group (target ≤ 1%), and the Jigsaw
   unintended-bias AUCs per group (subgroup AUC, BPSN, BNSP) on template sentences;
-- quotes and counter-speech: how many are rejected, sent to review, or allowed.
+- quotes and counter-speech: how many are rejected, sent to review, or allowed;
+- the quoting and counter-speech rule (`moderation.quoting`) on real labelled comments: of the
+  comments of the model's fixed evaluation split (their out-of-fold probabilities, `held_out.npz`)
+  that would be rejected, how many it sends to review instead, among those labelled as violating
+  the rejected category (attacks let off automatic rejection) and among the others (false
+  rejections it saves). Its quotation test rescores the comment without its quotes with the final
+  model, which saw these comments in training: the quoted share of the count is a lower bound.
 
 "Flagged" means: any category at or above its review threshold, or a word-list hit (a comment
 sent to review only because the language check cannot judge it, e.g. a one-word comment, does not
@@ -30,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from moderation.model import load_model  # noqa: E402
+from moderation.model import load_model, resolve_model_dir  # noqa: E402
 
 CARRIERS = ["what a {w}", "you are such a {w}", "{w}!!", "this is {w}"]
 CONFUSABLE = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "i": "і"}  # Cyrillic
@@ -251,7 +257,52 @@ def main() -> int:
     for text, d in zip(QUOTES, decisions):
         if d == "reject":
             print(f"   rejected: {text}")
+    print()
+    held_out_rule(model, resolve_model_dir(args.model))
     return 0
+
+
+def held_out_rule(model, directory: Path) -> None:
+    """Section 5: the quoting and counter-speech rule on the evaluation split's labelled comments."""
+    from moderation.labels import load_labels
+    from moderation.policy import Decision
+    from moderation.quoting import review_quoted
+    from moderation.registry import HELD_OUT, _row_key
+    from moderation.training import aggregate
+
+    path = directory / HELD_OUT
+    if not path.is_file():
+        print(f"5. Quoting rule on held-out comments: no {HELD_OUT} for model {model.version}: skipped")
+        return
+    stored = np.load(path)
+    proba = dict(zip(stored["keys"].tolist(), stored["proba"]))
+    policy = model.policy
+    examples = aggregate(load_labels([ROOT / "labels"], policy), policy)
+    cats = model.categories
+    attacks = saved = rejected_attacks = rejected_others = 0
+    downgraded = []
+    for text, soft, ok in zip(examples.texts, examples.soft, examples.evaluable):
+        p = proba.get(_row_key(text)) if ok else None
+        if p is None:
+            continue
+        violations = [c for c, v in zip(cats, p) if v >= model.thresholds[c]["reject"]]
+        if not violations:
+            continue
+        labelled = any(soft[cats.index(c)] >= 0.5 for c in violations)
+        rejected_attacks += labelled
+        rejected_others += not labelled
+        after = review_quoted(model, text, Decision("reject", violations, [], []))
+        if after.decision != "reject":
+            attacks += labelled
+            saved += not labelled
+            if labelled:
+                downgraded.append(text)
+    print(f"5. Quoting rule on the evaluation split of model {model.version}: of {rejected_attacks} comments "
+          f"rejected (out of fold) for a category they are labelled with, {attacks} go to review instead "
+          f"({pct(attacks / max(rejected_attacks, 1)).strip()}); of {rejected_others} rejected against "
+          f"their labels, {saved} ({pct(saved / max(rejected_others, 1)).strip()})")
+    for text in downgraded[:5]:
+        print(f"   labelled attack sent to review: {text[:140]!r}")
 
 
 if __name__ == "__main__":

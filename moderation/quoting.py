@@ -1,0 +1,120 @@
+"""Quoting and counter-speech: a comment that quotes or condemns an attack is not the attack.
+
+A linear model reads the words of a quoted slur ("Calling Armenians 'dogs' is disgraceful") as
+it reads the slur. `review_quoted` turns the model's automatic rejection of such a comment into a
+review by a moderator, never into an allow, in two cases:
+
+- quoted: the comment has a passage in quotation marks, and without the quoted passages no
+  category it violates stays at or above its reject threshold (the evidence is inside the quotes);
+- counter-speech: the comment judges what someone said or did, in the same sentence ("saying so
+  is hateful", "... has no place here", "stop calling people ...", "I condemn anyone who ...",
+  "the man who wrote ... should be banned"). Judgements that also open an insult ("you are
+  wrong", "you should be ashamed") are not counted: over the held-out labelled comments they
+  let off more attacks than they spared quotes.
+
+Word-list hits are not concerned: the policy already sends a quoted term to review.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from moderation.policy import _QUOTED as QUOTED  # the quotation marks the word list also honours
+from moderation.policy import Decision
+
+if TYPE_CHECKING:
+    from moderation.model import Model
+
+__all__ = ["counter_speech", "review_quoted", "without_quotes"]
+
+_JUDGEMENT = (
+    r"racis[mt]|bigot(?:ry|ed)|hateful|hate speech|xenophobi[ac]|disgraceful|shameful|"
+    r"unacceptable|inexcusable|a (?:war |hate )?crime"
+)
+_SPEECH = r"calling|saying|insulting|hating|threatening|using|shouting|writing|that|this|which|so"
+_FRAME = re.compile(  # a judgement of what was said or done, in the same sentence
+    rf"\b(?:{_SPEECH})\b[^.!?;\n]{{0,80}}?\b(?:is|are|was|were|'s)"
+    r"(?: so| just| plain| simply| exactly| clearly| also| nothing but)? (?:" + _JUDGEMENT + r")\b"
+    r"|\b(?:has|have) no place\b|\b(?:is|are) never (?:ok|okay|acceptable|justified)\b"
+    r"|\b(?:i|we) (?:strongly |firmly )?condemn\b|\bstop (?:calling|saying)\b|\bwas fined for\b"
+    r"|\b(?:who|which|that) (?:said|says|wrote|writes|called|calls|shouted|posted)\b[^.!?;\n]{0,80}?"
+    r"\bshould be (?:banned|removed|punished|fined|prosecuted)\b",
+    re.IGNORECASE,
+)
+
+
+_REPORTING = (r"say|says|said|saying|write|writes|wrote|writing|call|calls|called|calling|shout\w*|chant\w*|"
+              r"tweet\w*|post(?:s|ed)?|quot\w*|insult\w*|label\w*|word|words|term|terms|phrase|slogan")
+_REPORTING_BEFORE = re.compile(rf"\b(?:{_REPORTING})\b[^.!?;\n]*$", re.IGNORECASE)
+_REPORTING_AFTER = re.compile(r"[,\s]*(?:he|she|they|someone|people|it) (?:said|says|wrote|writes|shouted|tweeted)\b",
+                              re.IGNORECASE)
+
+
+def without_quotes(text: str) -> str | None:
+    """`text` with every passage in quotation marks emptied, or None if it has none.
+
+    Only passages reported as someone's words count: after a verb of saying or a word such as
+    "word" or "term" earlier in the sentence, or followed by "he said"; scare quotes stay ("he
+    looks like a 'damn fool'", "your thinking is filled with 'pathetic'"). A
+    passage that spans most of the comment is how some archives wrap a whole comment: it stays.
+
+    >>> without_quotes("Calling them 'dogs' is wrong")
+    "Calling them '' is wrong"
+    """
+    pieces, at = [], 0
+    for m in QUOTED.finditer(text):
+        if 2 * (m.end() - m.start()) > len(text.strip()):  # most of the comment: a wrapper, not a quote
+            continue
+        if not (_REPORTING_BEFORE.search(text, max(0, m.start() - 60), m.start())
+                or _REPORTING_AFTER.match(text, m.end())):  # scare quotes ("a 'damn fool'") are used
+            continue
+        pieces += [text[at : m.start() + 1], text[m.end() - 1 : m.end()]]
+        at = m.end()
+    if not pieces:
+        return None
+    return "".join(pieces) + text[at:]
+
+
+def counter_speech(text: str) -> str | None:
+    """The phrase that frames `text` as condemning or reporting speech, or None.
+
+    >>> counter_speech("Stop calling people names."), counter_speech("You are an idiot.")
+    ('Stop calling', None)
+    """
+    m = _FRAME.search(text)
+    return m.group() if m else None
+
+
+def review_quoted(model: "Model", text: str, decision: Decision) -> Decision:
+    """`decision` with the model's violations sent to review when they lie in quotes or counter-speech.
+
+    Only categories rejected by the model's own score move; the comment goes to review, never to allow.
+    """
+    if not decision.violations:
+        return decision
+    hits = model.policy.lexicon_hits(text)
+    forced = {h.term.category for h in hits if h.term.action == "reject" and not h.quoted}
+    moving = [c for c in decision.violations if c not in forced]
+    if not moving:
+        return decision
+    reason = None
+    stripped = without_quotes(text)
+    if stripped is not None and stripped.strip():
+        scores = dict(zip(model.categories, model.predict_proba([stripped])[0]))
+        if all(scores[c] < model.thresholds[c]["reject"] for c in moving):
+            reason = "the violation lies in quotation marks (quoting is not using): review"
+    if reason is None:
+        frame = counter_speech(text)
+        if frame is not None:
+            reason = f"counter-speech ({frame!r}): review"
+    if reason is None:
+        return decision
+    violations = [c for c in decision.violations if c not in moving]
+    order = {name: i for i, name in enumerate(model.categories)}
+    return Decision(
+        decision="reject" if violations else "review",
+        violations=violations,
+        review=sorted(set(decision.review) | set(moving), key=order.__getitem__),
+        reasons=decision.reasons + [reason],
+    )

@@ -1,0 +1,92 @@
+"""Quoting and counter-speech: a model's rejection of a comment that quotes or condemns an attack
+becomes a review, never an allow; an attack outside quotes stays rejected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from moderation.policy import Decision
+from moderation.quoting import counter_speech, review_quoted, without_quotes
+
+
+class WordModel:
+    """A stand-in model: identity_attack is certain when "vermin" or "savages" is in the text."""
+
+    def __init__(self, policy) -> None:
+        self.policy = policy
+        self.categories = policy.names
+        self.thresholds = policy.thresholds()
+
+    def predict_proba(self, texts):
+        out = np.zeros((len(texts), len(self.categories)))
+        for i, text in enumerate(texts):
+            if "vermin" in text.lower() or "savages" in text.lower():
+                out[i, self.categories.index("identity_attack")] = 0.99
+        return out
+
+    def decide(self, text: str) -> Decision:
+        scores = dict(zip(self.categories, self.predict_proba([text])[0]))
+        decision = self.policy.decide(scores, self.thresholds, self.policy.lexicon_hits(text))
+        return review_quoted(self, text, decision)
+
+
+@pytest.fixture()
+def word_model(policy) -> WordModel:
+    return WordModel(policy)
+
+
+@pytest.mark.parametrize("text", [
+    "He wrote 'Kurds are vermin' under the article, and nobody removed it.",
+    "Calling Georgians \"savages\" is what the commenter did last week.",
+    "“Armenians are vermin”, she said; the crowd went quiet.",
+])
+def test_reported_quotes_go_to_review(word_model, text):
+    decision = word_model.decide(text)
+    assert decision.decision == "review"
+    assert "identity_attack" in decision.review and not decision.violations
+    assert "quotation marks" in decision.reasons[-1]
+
+
+@pytest.mark.parametrize("text", [
+    "Kurds are vermin.",
+    "Kurds are vermin, and 'peace' is a joke.",  # the attack is outside the quotes
+    "Your 'friends' are vermin.",  # scare quotes around a neutral word
+    "'Kurds are vermin and savages, every one of them, all of them'",  # a whole comment in quotes
+])
+def test_attacks_outside_reported_quotes_stay_rejected(word_model, text):
+    assert word_model.decide(text).decision == "reject"
+
+
+@pytest.mark.parametrize("text, frame", [
+    ("Those who call Jews vermin should be ashamed, and I condemn them.", "I condemn"),
+    ("Saying Azeris are savages is racism, plain and simple.", "Saying Azeris are savages is racism"),
+    ("Talk of Turks as vermin has no place in this newspaper.", "has no place"),
+    ("Stop calling Kurds vermin.", "Stop calling"),
+])
+def test_counter_speech_goes_to_review(word_model, text, frame):
+    assert counter_speech(text) == frame
+    decision = word_model.decide(text)
+    assert decision.decision == "review" and "counter-speech" in decision.reasons[-1]
+
+
+@pytest.mark.parametrize("text", [
+    "You are wrong, and your people are vermin.",
+    "You should be ashamed, savages.",
+    "That is true: they are vermin.",
+])
+def test_judgements_that_open_insults_are_not_counter_speech(word_model, text):
+    assert counter_speech(text) is None
+    assert word_model.decide(text).decision == "reject"
+
+
+def test_word_list_rejections_are_left_to_the_policy(word_model):
+    text = "Tatarmongrilstan vermin"  # an unquoted reject term: the word list decides
+    assert word_model.decide(text).decision == "reject"
+    assert word_model.decide("Stop calling it Tatarmongrilstan").decision == "reject"
+
+
+def test_without_quotes_empties_reported_passages_only():
+    assert without_quotes("He said 'go home' twice.") == "He said '' twice."
+    assert without_quotes("Your 'friends' left.") is None
+    assert without_quotes("No quotes here.") is None
