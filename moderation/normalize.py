@@ -51,6 +51,7 @@ without building strings. `normalize` is `normalize_batch` of one comment, and
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -351,6 +352,8 @@ _TRAILS = np.array([ord(c) for c in "013457$@€©"])  # and end one
 _PUNCTUATION = "!*#_"  # stand-ins that, at a token's ends, are more often punctuation or markup
 _READS_AS = {c: f"[{c.translate(_LEET)}]" for c in "03457$@€©"} | {"1": "[il]", "!": "[il]"}
 _READS_AS |= {c: "[a-z]" for c in "*#_"}  # a mask may hide any letter
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+_READS_AS_LETTERS = {c: _ALPHABET if r == "[a-z]" else r[1:-1] for c, r in _READS_AS.items()}  # the same, as letters
 
 
 def _reading(text: str, first: int, last: int, start: int, end: int, violation: bool = False,
@@ -370,9 +373,9 @@ def _reading(text: str, first: int, last: int, start: int, end: int, violation: 
     word = text[first:last]
     if inside_start >= inside_end or not word.isascii() or not 2 <= len(word) <= 30:
         return None
-    pattern = "".join("[a-z]" if masked and start <= first + k < end else _READS_AS.get(c)
-                      or (c if c.isalpha() else re.escape(c)) for k, c in enumerate(word))
-    found = vocabulary.best_word(pattern, len(word))
+    letters = tuple(_ALPHABET if masked and start <= first + k < end else _READS_AS_LETTERS.get(c)
+                    or (c if "a" <= c <= "z" else "") for k, c in enumerate(word))
+    found = vocabulary.best_fit(letters)
     if found is None or (violation and not vocabulary.is_violation_word(found)):
         return None
     return text[start:inside_start] + found[inside_start - first : inside_end - first] + text[inside_end:end]
@@ -415,6 +418,15 @@ def _kept_of_run(text: str, start: int, end: int) -> int:
     if len(word) > 30 or not _ASCII_WORD.fullmatch(word):
         return 1
     runs = list(_RUNS.finditer(word))
+    if len(runs) <= 8:  # each run read with one letter or two: the best-ranked word among those readings
+        pieces = [word[r_end:r.start()] for r_end, r in zip([0] + [r.end() for r in runs], runs)]
+        best, kept = None, 1
+        for choice in itertools.product((1, 2), repeat=len(runs)):
+            reading = "".join(p + r.group(1) * n for p, r, n in zip(pieces, runs, choice)) + word[runs[-1].end():]
+            found = vocabulary.rank(reading)
+            if found is not None and (best is None or found < best):
+                best, kept = found, choice[next(k for k, r in enumerate(runs) if r.start() == start - first)]
+        return kept
     pattern = "".join(
         word[r_end:r.start()] + f"({r.group(1)}{{1,2}})" for r_end, r in zip([0] + [r.end() for r in runs], runs)
     ) + word[runs[-1].end():]

@@ -37,3 +37,14 @@ def test_the_shipped_list_answers_patterns_by_rank():
     assert rank("the") is not None and rank("zqxv") is None
     assert rank(best_word("go(?:o|oo)d|go(?:o|oo)d")) <= rank("good")
     assert is_violation_word("idiot") and not is_violation_word("house") and not is_violation_word("zqxv")
+
+
+def test_best_fit_agrees_with_the_pattern_search() -> None:
+    from moderation import vocabulary
+
+    every = "abcdefghijklmnopqrstuvwxyz"
+    cases = [("s", "h", every, "t"), ("w", "h", every, "r", "e"), ("a", "s", "s"), ("i", "d", "io", "o", "t"),
+             (every,) * 3, ("q", "x", "z"), ("k", "il", "il", "l"), ("x",) * 31, ("s", "", "t")]
+    for letters in cases:
+        pattern = "".join(f"[{a}]" if a else "[^\\s\\S]" for a in letters)
+        assert vocabulary.best_fit(letters) == vocabulary.best_word(pattern, len(letters)), letters
