@@ -16,6 +16,7 @@ lost with a power cut, only ever makes a run redo work, never skip or repeat a r
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -23,6 +24,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 from collections import Counter, deque
@@ -116,7 +118,8 @@ def score_to_file(model: Model, comments: Iterable, out: Path, progress: bool | 
 
             bar = tqdm(unit=" comments", file=sys.stderr, dynamic_ncols=True, initial=done)
         remaining = itertools.islice(comments, done, None)
-        for chunk in _scored_chunks(model, remaining, workers, model_dir, scheduler, chunk_size, out.suffix):
+        for chunk in _scored_chunks(model, remaining, workers, model_dir, scheduler, chunk_size, out.suffix,
+                                    partial.descriptors()):
             partial.append(chunk)
             summary.merge(chunk.summary)
             if bar is not None:
@@ -328,6 +331,10 @@ class _Partial:
         fsync_dir(self.out.parent)
         self.state_path.unlink(missing_ok=True)
 
+    def descriptors(self) -> tuple[int, ...]:
+        """The open file descriptors: the partial output's and its lock's."""
+        return tuple(fd for fd in (self.fh.fileno() if self.fh is not None else None, self.lock_fd) if fd is not None)
+
     def close(self) -> None:
         """Release the file and the lock; the partial stays for --resume."""
         if self.fh is not None:
@@ -402,17 +409,43 @@ def _check_same(state: dict, identity: dict, partial: Path) -> None:
 
 
 def _scored_chunks(model: Model, comments: Iterable, workers: int, model_dir: Path | None,
-                   scheduler: str | None = None, chunk_size: int = CHUNK,
-                   suffix: str = ".jsonl") -> Iterator[ScoredChunk]:
-    """Scored chunks in input order, here, on `workers` joblib (loky) processes or on a Dask cluster."""
+                   scheduler: str | None = None, chunk_size: int = CHUNK, suffix: str = ".jsonl",
+                   inherited: tuple[int, ...] = ()) -> Iterator[ScoredChunk]:
+    """Scored chunks in input order: here, on `workers` local processes, or on a Dask cluster.
+
+    Local workers are forked from this process where the platform allows it, so they score with
+    the model already loaded here (nothing to import or load: they start at once); elsewhere
+    they are joblib's (loky) processes, which load the model from `model_dir` once each.
+    `inherited` are file descriptors a forked worker closes (the partial output and its lock).
+    """
     chunks = chunked(comments, chunk_size)
     if scheduler:
         yield from _dask_chunks(chunks, str(model_dir), scheduler, suffix)
-    elif workers == 1 or model_dir is None:
+    elif workers == 1 or (model_dir is None and not FORK):
         for chunk in chunks:
             yield score_chunk(model, chunk, suffix)
+    elif FORK:
+        yield from _forked_chunks(model, chunks, workers, suffix, inherited)
     else:
-        yield from _in_order(_local_pool(workers).submit, chunks, str(model_dir), suffix, 2 * workers)
+        submit = functools.partial(_local_pool(workers).submit, _score_in_worker, str(model_dir))
+        yield from _in_order(lambda chunk: submit(chunk, suffix), chunks, 2 * workers)
+
+
+def _forked_chunks(model: Model, chunks: Iterable[list], workers: int, suffix: str,
+                   inherited: tuple[int, ...]) -> Iterator[ScoredChunk]:
+    """Chunks scored on `workers` processes forked from this one, which share its loaded model."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED_MODEL
+    _FORKED_MODEL = model
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_close_inherited, initargs=(inherited,))
+    try:
+        yield from _in_order(lambda chunk: pool.submit(_score_forked, chunk, suffix), chunks, 2 * workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED_MODEL = None
 
 
 def _local_pool(workers: int):
@@ -422,9 +455,9 @@ def _local_pool(workers: int):
     return get_reusable_executor(max_workers=workers)
 
 
-def _in_order(submit: Callable, chunks: Iterable[list], model_dir: str, suffix: str,
-              in_flight: int) -> Iterator[ScoredChunk]:
-    """Chunks scored as tasks, results in input order, at most `in_flight` chunks submitted or unread.
+def _in_order(submit: Callable, chunks: Iterable[list], in_flight: int) -> Iterator[ScoredChunk]:
+    """Chunks scored as tasks (`submit(chunk)` returns a future), results in input order, at most
+    `in_flight` chunks submitted or unread.
 
     The bound is what keeps memory flat when writing is slower than scoring (joblib's own
     `Parallel` keeps dispatching as tasks finish, whether or not their results are consumed).
@@ -432,7 +465,7 @@ def _in_order(submit: Callable, chunks: Iterable[list], model_dir: str, suffix: 
     window: deque = deque()
     try:
         for chunk in chunks:
-            window.append(submit(_score_in_worker, model_dir, chunk, suffix))
+            window.append(submit(chunk))
             if len(window) >= in_flight:
                 yield window.popleft().result()
         while window:
@@ -466,8 +499,28 @@ def _dask_chunks(chunks: Iterable[list], model_dir: str, scheduler: str, suffix:
             worker, problem = next(iter(problems.items()))
             raise ModelError(f"Dask worker {worker} cannot load the model: {problem} (the model directory "
                              f"must be readable at the same path on every worker)")
-        submit = functools.partial(client.submit, pure=False)  # each chunk is its own task
-        yield from _in_order(submit, chunks, model_dir, suffix, 2 * threads)
+        submit = functools.partial(client.submit, _score_in_worker, model_dir, pure=False)  # a task per chunk
+        yield from _in_order(lambda chunk: submit(chunk, suffix), chunks, 2 * threads)
+
+
+# Local workers are forked where the platform can (not Windows, and not macOS, whose system
+# libraries do not survive a fork): they inherit `_FORKED_MODEL`, set just before the fork.
+FORK = sys.platform.startswith("linux")
+_FORKED_MODEL: Model | None = None
+
+
+def _close_inherited(fds: tuple[int, ...]) -> None:
+    """Runs in a forked worker as it starts: let go of the parent's partial output and its lock,
+    and leave Ctrl+C to the parent (which stops the run between chunks and keeps the partial)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _score_forked(chunk: list, suffix: str) -> ScoredChunk:
+    """Runs in a forked worker: score a chunk with the model inherited from the parent."""
+    return score_chunk(_FORKED_MODEL, chunk, suffix)
 
 
 _WORKER_MODELS: dict[str, Model] = {}

@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from moderation.errors import InputError
-from moderation.language import assess_support
+from moderation.language import assess_support_many
 
 __all__ = ["Summary", "ScoredChunk", "Verdicts", "record_columns", "score_chunk", "verdicts"]
 
@@ -163,8 +163,9 @@ def verdicts(model, comments: Sequence) -> Verdicts:
             decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
             decisions[j] = decision.decision
             violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
-    for j, decision in enumerate(decisions):
-        if decision == "allow" and not assess_support(texts[j]).supported:
+    allowed = [j for j, decision in enumerate(decisions) if decision == "allow"]
+    for j, support in zip(allowed, assess_support_many([texts[j] for j in allowed])):
+        if not support.supported:
             decisions[j] = "review"  # the model cannot judge this text: never a confident allow
     return Verdicts(notes, rows, scores, decisions, violations, reviews)
 
