@@ -93,8 +93,10 @@ def assess_support_many(texts: list[str]) -> list[Support]:
     [True, False]
     """
     cleaned = [_IGNORED.sub(" ", t) if "@" in t or "://" in t or "www." in t else t for t in texts]
-    words = [_ascii_words(t) if t.isascii() else _WORD.findall(t) for t in cleaned]
-    out: list[Support | None] = [_common_english(t, w) if t.isascii() else None for t, w in zip(cleaned, words)]
+    out: list[Support | None] = [_mostly_common(t) if t.isascii() else None for t in cleaned]
+    words = [None if support else _ascii_words(t) if t.isascii() else _WORD.findall(t)
+             for t, support in zip(cleaned, out)]
+    out = [support or (_common_english(t, w) if t.isascii() else None) for t, w, support in zip(cleaned, words, out)]
     pending = [i for i, t in enumerate(cleaned) if out[i] is None and not t.isascii()]
     # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it
     normalized = dict(zip(pending, normalize_batch([cleaned[i] for i in pending])))
@@ -102,6 +104,23 @@ def assess_support_many(texts: list[str]) -> list[Support]:
         if support is None:
             out[i] = _assess(cleaned[i], words[i], normalized.get(i))
     return out
+
+
+def _mostly_common(text: str) -> Support | None:
+    """Supported, if the common English words among the distinct words of an ASCII `text` make at
+    least the required share of all its words (repeats and single letters included); else None.
+
+    The quickest test, as no word keeps its case: the distinct words are never more than all the
+    words, so this implies `_common_english`'s test.
+    """
+    lowered = _ascii_words(text.lower())
+    if len(lowered) < MIN_WORDS:
+        return None
+    common = len(set(lowered) & _COMMON_LONGER_WORDS)
+    if common >= MIN_ENGLISH_SHARE * len(lowered):
+        return Support(True, "", latin_share=1.0, english_share=round(common / len(lowered), 4),
+                       words=len(lowered))
+    return None
 
 
 def _common_english(text: str, words: list[str], latin_share: float = 1.0) -> Support | None:
@@ -113,9 +132,16 @@ def _common_english(text: str, words: list[str], latin_share: float = 1.0) -> Su
     """
     if len(words) < MIN_WORDS:
         return None
-    distinct = {w for w in set(words) if len(w) >= 2}
-    common = len({w.lower() for w in distinct if w.isascii()} & _COMMON_WORDS)
-    if distinct and common >= MIN_ENGLISH_SHARE * len(distinct):
+    distinct = set(words)
+    if text.isascii():  # lower-casing keeps an ASCII word's length
+        distinct -= _SINGLE_LETTERS  # words of one letter are not judged
+        common = len(set(map(str.lower, distinct)) & _COMMON_LONGER_WORDS)
+    else:
+        distinct = {w for w in distinct if len(w) >= 2}
+        common = len({w.lower() for w in distinct if w.isascii()} & _COMMON_LONGER_WORDS)
+    if not distinct:
+        return None
+    if common >= MIN_ENGLISH_SHARE * len(distinct):
         return Support(True, "", latin_share=latin_share, english_share=round(common / len(distinct), 4),
                        words=len(words))
     return None
@@ -159,7 +185,13 @@ def _ascii_words(text: str) -> list[str]:
     pieces = text.translate(_ASCII_SEPARATORS).split()
     if "'" not in text:
         return pieces
-    return [word for piece in pieces for word in (_WORD.findall(piece) if "'" in piece else (piece,))]
+    return [word for piece in pieces
+            for word in (_WORD.findall(piece) if "'" in piece and _odd_apostrophes(piece) else (piece,))]
+
+
+def _odd_apostrophes(piece: str) -> bool:
+    """False for letters joined by single apostrophes ("don't"), which are one word as they stand."""
+    return piece[0] == "'" or piece[-1] == "'" or "''" in piece
 
 
 def _english_share(words: list[str]) -> tuple[float, int]:
@@ -391,3 +423,7 @@ _COMMON_WORDS = frozenset(
     california mom scale scientists literature uneducated
     """.split()
 )
+
+_COMMON_LONGER_WORDS = frozenset(w for w in _COMMON_WORDS if len(w) >= 2)
+# The words of one character an ASCII text can have (`_WORD` matches letters only).
+_SINGLE_LETTERS = frozenset(chr(c) for c in range(128) if chr(c).isalpha())
