@@ -20,7 +20,7 @@ import numpy as np
 
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
-from moderation.language import assess_support
+from moderation.language import assess_support_many
 from moderation.normalize import normalize_batch, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
 
@@ -159,11 +159,10 @@ class Model:
         texts = list(texts)
         proba = self.predict_proba(texts) if texts else np.zeros((0, len(self.categories)))
         out = []
-        for text, row in zip(texts, proba):
+        supports = assess_support_many(texts)  # the texts that need normalising, normalised together
+        for text, row, hits, support in zip(texts, proba, self.policy.lexicon_hits_many(texts), supports):
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
-            hits = self.policy.lexicon_hits(text)
             decision = self.policy.decide(scores, self.thresholds, hits)
-            support = assess_support(text)
             if not support.supported:
                 # The model cannot judge this text: never a confident allow.
                 decision = Decision(

@@ -28,7 +28,8 @@ import numpy as np
 from moderation.errors import InputError
 from moderation.language import assess_support_many
 
-__all__ = ["Summary", "ScoredChunk", "Verdicts", "record_columns", "score_chunk", "verdicts"]
+__all__ = ["Summary", "ScoredChunk", "Verdicts", "parquet_schema", "record_columns", "records", "score_chunk",
+           "verdicts"]
 
 NO_ARTICLE = "(no article)"
 
