@@ -1,7 +1,9 @@
 """Batch scoring: comments streamed in, one record per comment out, resumable after an interruption.
 
-Inputs are read lazily and scored a chunk at a time, in this process, on `workers` joblib
-processes or on a Dask cluster; chunks come back in input order. Each scored chunk is appended to
+Inputs are read lazily and scored a chunk at a time (`moderation.records.score_chunk`: the chunk's
+output records come back as bytes, with the summary's counts), in this process, on `workers`
+processes forked from this one (they share its loaded model; joblib's loky processes where there
+is no fork) or on a Dask cluster; chunks come back in input order and are appended as they are. Each scored chunk is appended to
 the partial output beside the result, `.NAME.partial` (a directory of one-row-group Parquet files
 for `.parquet`), and fsynced; then `.NAME.partial.json` records the inputs (paths, sizes, mtimes),
 the model and how many records (and bytes) are safely written. The partial is renamed to `NAME`
@@ -16,22 +18,25 @@ lost with a power cut, only ever makes a run redo work, never skip or repeat a r
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
+import io
 import itertools
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
-from collections import Counter, defaultdict, deque
-from dataclasses import dataclass, field
+from collections import Counter, deque
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Callable, Iterable, Iterator, NamedTuple
 
 from moderation.errors import ArchiveError, InputError, ModelError, ModerationError
 from moderation.files import atomic_write, fsync_dir
 from moderation.model import ARTIFACT, Model
+from moderation.records import ScoredChunk, Summary, parquet_schema, record_columns, records, score_chunk, verdicts
 
 try:
     import fcntl
@@ -43,85 +48,9 @@ CHUNK = 2000
 STATE_FORMAT = 1
 
 
-@dataclass
-class Summary:
-    """What a batch run did: counts overall, per category and per article."""
-
-    read: int = 0
-    scored: int = 0
-    not_scored: Counter = field(default_factory=Counter)
-    decisions: Counter = field(default_factory=Counter)
-    flagged: Counter = field(default_factory=Counter)
-    per_article: dict = field(default_factory=lambda: defaultdict(Counter))
-
-    def add(self, record: dict) -> None:
-        """Count one output record."""
-        self.read += 1
-        if record["decision"] is None:
-            self.not_scored[record["note"]] += 1
-            return
-        self.scored += 1
-        self.decisions[record["decision"]] += 1
-        for cat in record["violations"] + record["review"]:
-            self.flagged[cat] += 1
-        article = record.get("article") or "(no article)"
-        self.per_article[article][record["decision"]] += 1
-
-    def render(self, categories: list[str], out: Path) -> str:
-        """A one-screen summary for the terminal."""
-        lines = [f"scored {self.scored} of {self.read} comments → {out}"]
-        for reason, n in sorted(self.not_scored.items()):
-            lines.append(f"  not scored: {n} ({reason})")
-        lines.append("  decisions: " + ", ".join(f"{d} {self.decisions.get(d, 0)}"
-                                                for d in ("allow", "review", "reject")))
-        lines.append("  flagged per category (reject or review):")
-        for cat in categories:
-            lines.append(f"    {cat:<18}{self.flagged.get(cat, 0):>8}")
-        articles = sorted(self.per_article.items(), key=lambda kv: -sum(kv[1].values()))
-        if articles and any(a != "(no article)" for a, _ in articles):
-            lines.append("  per article (allow / review / reject):")
-            for article, c in articles[:15]:
-                lines.append(f"    {article:<28}{c.get('allow', 0):>6}{c.get('review', 0):>6}{c.get('reject', 0):>6}")
-            if len(articles) > 15:
-                lines.append(f"    … and {len(articles) - 15} more articles")
-        return "\n".join(lines)
-
-    def as_dict(self) -> dict:
-        """Machine-readable summary."""
-        return {
-            "read": self.read, "scored": self.scored, "not_scored": dict(self.not_scored),
-            "decisions": dict(self.decisions), "flagged": dict(self.flagged),
-            "per_article": {a: dict(c) for a, c in self.per_article.items()},
-        }
-
-
 def score_records(model: Model, comments: list) -> list[dict]:
     """Score a chunk of comments; empty or over-long ones get a record saying why they were not scored."""
-    records: list[dict] = []
-    texts, slots = [], []
-    for comment in comments:
-        record = {
-            "id": comment.id, "article": comment.article, "number": comment.number,
-            "parent": comment.parent, "author": comment.author,
-            "scores": None, "decision": None, "violations": [], "review": [], "note": "",
-        }
-        text = comment.text or ""
-        try:
-            model.check_text(text)
-        except InputError as exc:
-            record["note"] = "empty comment" if not text.strip() else str(exc).split(": ", 1)[-1]
-        else:
-            texts.append(text)
-            slots.append(len(records))
-        records.append(record)
-    for slot, assessment in zip(slots, model.assess(texts, explain=False)):
-        records[slot].update(
-            scores=assessment.scores,
-            decision=assessment.decision.decision,
-            violations=assessment.decision.violations,
-            review=assessment.decision.review,
-        )
-    return records
+    return records(comments, verdicts(model, comments), model.categories)
 
 
 def chunked(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -191,12 +120,12 @@ def score_to_file(model: Model, comments: Iterable, out: Path, progress: bool | 
 
             bar = tqdm(unit=" comments", file=sys.stderr, dynamic_ncols=True, initial=done)
         remaining = itertools.islice(comments, done, None)
-        for records in _scored_chunks(model, remaining, workers, model_dir, scheduler, chunk_size):
-            partial.append(records)
-            for record in records:
-                summary.add(record)
+        for chunk in _scored_chunks(model, remaining, workers, model_dir, scheduler, chunk_size, out.suffix,
+                                    partial.descriptors()):
+            partial.append(chunk)
+            summary.merge(chunk.summary)
             if bar is not None:
-                bar.update(len(records))
+                bar.update(chunk.count)
         partial.finish()
     except BaseException as exc:
         if isinstance(exc, ArchiveError) or not partial.records:
@@ -250,8 +179,7 @@ class _Partial:
         self.out, self.suffix, self.categories = out, out.suffix, categories
         self.path = out.with_name(f".{out.name}.partial")
         self.state_path = out.with_name(f".{out.name}.partial.json")
-        self.columns = ["id", "article", "number", "parent", "author", "decision", "violations", "review",
-                        "note"] + [f"score_{c}" for c in categories]
+        self.columns = record_columns(categories)
         self.fh: IO | None = None
         self.lock_fd: int | None = None
         self.records = 0
@@ -334,9 +262,11 @@ class _Partial:
         if self.suffix == ".parquet":
             self.path.mkdir()
         else:
-            self.fh = open(self.path, "w", encoding="utf-8", newline="")
+            self.fh = open(self.path, "wb")
             if self.suffix == ".csv":
-                csv.writer(self.fh).writerow(self.columns)
+                header = io.StringIO(newline="")
+                csv.writer(header).writerow(self.columns)
+                self.fh.write(header.getvalue().encode("utf-8"))
         self._lock()
         self._sync()
 
@@ -357,32 +287,25 @@ class _Partial:
             raise InputError(f"cannot resume {self.out}: {self.path} has {actual} bytes, fewer than the "
                              f"{self.size} its state counts (was it changed?); run without --resume to start over")
         os.truncate(self.path, self.size)
-        self.fh = open(self.path, "a", encoding="utf-8", newline="")
+        self.fh = open(self.path, "ab")
 
     # writing
 
-    def append(self, records: list[dict]) -> None:
+    def append(self, chunk: ScoredChunk) -> None:
         """Write one scored chunk durably, then count it in the state."""
-        if self.suffix == ".jsonl":
-            self.fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-        elif self.suffix == ".csv":
-            rows = self._flat(records)
-            for row in rows:
-                row["violations"], row["review"] = " ".join(row["violations"]), " ".join(row["review"])
-            csv.DictWriter(self.fh, fieldnames=self.columns).writerows(rows)
-        else:
-            import pyarrow.parquet as pq
-
+        if self.suffix == ".parquet":
             part = self.path / _part_name(self.size)
             tmp = part.with_suffix(".tmp")
             with open(tmp, "wb") as fh:
-                pq.write_table(self._table(records), fh, compression="zstd")
+                fh.write(chunk.payload)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, part)
             fsync_dir(self.path)  # the state will count this part: its name must survive a power cut
             self.size += 1
-        self.records += len(records)
+        else:
+            self.fh.write(chunk.payload)
+        self.records += chunk.count
         self._sync()
 
     def _sync(self) -> None:
@@ -399,9 +322,9 @@ class _Partial:
             import pyarrow.parquet as pq
 
             with atomic_write(self.out, "wb") as fh:
-                with pq.ParquetWriter(fh, self._schema(), compression="zstd") as writer:
+                with pq.ParquetWriter(fh, parquet_schema(self.categories), compression="zstd") as writer:
                     for i in range(self.size):
-                        writer.write_table(pq.read_table(self.path / _part_name(i), schema=self._schema()))
+                        writer.write_table(pq.read_table(self.path / _part_name(i), schema=writer.schema))
             shutil.rmtree(self.path)
         else:
             self.fh.close()
@@ -409,6 +332,10 @@ class _Partial:
             os.replace(self.path, self.out)
         fsync_dir(self.out.parent)
         self.state_path.unlink(missing_ok=True)
+
+    def descriptors(self) -> tuple[int, ...]:
+        """The open file descriptors: the partial output's and its lock's."""
+        return tuple(fd for fd in (self.fh.fileno() if self.fh is not None else None, self.lock_fd) if fd is not None)
 
     def close(self) -> None:
         """Release the file and the lock; the partial stays for --resume."""
@@ -448,33 +375,6 @@ class _Partial:
                 row["violations"], row["review"] = row["violations"].split(), row["review"].split()
                 yield row
 
-    # Parquet and CSV rows
-
-    def _flat(self, records: list[dict]) -> list[dict]:
-        """Records with one `score_<category>` column per category instead of `scores`."""
-        flat = []
-        for r in records:
-            row = {k: r[k] for k in self.columns if k in r}
-            for c in self.categories:
-                row[f"score_{c}"] = None if r["scores"] is None else r["scores"][c]
-            flat.append(row)
-        return flat
-
-    def _schema(self):
-        import pyarrow as pa
-
-        fields = [pa.field(c, pa.string()) for c in ("id", "article")] + [pa.field("number", pa.int64())]
-        fields += [pa.field(c, pa.string()) for c in ("parent", "author", "decision")]
-        fields += [pa.field(c, pa.list_(pa.string())) for c in ("violations", "review")]
-        fields += [pa.field("note", pa.string())]
-        fields += [pa.field(f"score_{c}", pa.float64()) for c in self.categories]
-        return pa.schema(fields)
-
-    def _table(self, records: list[dict]):
-        import pyarrow as pa
-
-        return pa.Table.from_pylist(self._flat(records), schema=self._schema())
-
 
 def _part_name(index: int) -> str:
     return f"part-{index:06d}.parquet"
@@ -511,16 +411,64 @@ def _check_same(state: dict, identity: dict, partial: Path) -> None:
 
 
 def _scored_chunks(model: Model, comments: Iterable, workers: int, model_dir: Path | None,
-                   scheduler: str | None = None, chunk_size: int = CHUNK) -> Iterator[list[dict]]:
-    """Scored chunks in input order, here, on `workers` joblib (loky) processes or on a Dask cluster."""
+                   scheduler: str | None = None, chunk_size: int = CHUNK, suffix: str = ".jsonl",
+                   inherited: tuple[int, ...] = ()) -> Iterator[ScoredChunk]:
+    """Scored chunks in input order: here, on `workers` local processes, or on a Dask cluster.
+
+    Local workers are forked from this process where the platform allows it, so they score with
+    the model already loaded here (nothing to import or load: they start at once); elsewhere
+    they are joblib's (loky) processes, which load the model from `model_dir` once each.
+    `inherited` are file descriptors a forked worker closes (the partial output and its lock).
+    """
     chunks = chunked(comments, chunk_size)
     if scheduler:
-        yield from _dask_chunks(chunks, str(model_dir), scheduler)
-    elif workers == 1 or model_dir is None:
+        yield from _dask_chunks(chunks, str(model_dir), scheduler, suffix)
+    elif workers == 1 or (model_dir is None and not FORK):
         for chunk in chunks:
-            yield score_records(model, chunk)
+            yield score_chunk(model, chunk, suffix)
+    elif FORK:
+        yield from _forked_chunks(model, chunks, workers, suffix, inherited)
     else:
-        yield from _in_order(_local_pool(workers).submit, chunks, str(model_dir), 2 * workers)
+        submit = functools.partial(_local_pool(workers).submit, _score_in_worker, str(model_dir))
+        yield from _in_order(lambda chunk: submit(_packed(chunk), suffix), chunks, 2 * workers)
+
+
+class _Row(NamedTuple):
+    """A comment as sent to a worker: the fields its record needs (a tuple pickles ten times faster
+    than the Comment dataclass)."""
+
+    id: str
+    article: str | None
+    number: int | None
+    parent: str | None
+    author: str | None
+    text: str
+
+
+def _packed(chunk: list) -> list[tuple]:
+    """A chunk of comments as plain tuples, to send to a worker; `_unpacked` undoes it there."""
+    return [(c.id, c.article, c.number, c.parent, c.author, c.text) for c in chunk]
+
+
+def _unpacked(rows: list[tuple]) -> list[_Row]:
+    return list(map(_Row._make, rows))
+
+
+def _forked_chunks(model: Model, chunks: Iterable[list], workers: int, suffix: str,
+                   inherited: tuple[int, ...]) -> Iterator[ScoredChunk]:
+    """Chunks scored on `workers` processes forked from this one, which share its loaded model."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED_MODEL
+    _FORKED_MODEL = model
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_close_inherited, initargs=(inherited,))
+    try:
+        yield from _in_order(lambda chunk: pool.submit(_score_forked, _packed(chunk), suffix), chunks, 2 * workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED_MODEL = None
 
 
 def _local_pool(workers: int):
@@ -530,8 +478,9 @@ def _local_pool(workers: int):
     return get_reusable_executor(max_workers=workers)
 
 
-def _in_order(submit: Callable, chunks: Iterable[list], model_dir: str, in_flight: int) -> Iterator[list[dict]]:
-    """Chunks scored as tasks, results in input order, at most `in_flight` chunks submitted or unread.
+def _in_order(submit: Callable, chunks: Iterable[list], in_flight: int) -> Iterator[ScoredChunk]:
+    """Chunks scored as tasks (`submit(chunk)` returns a future), results in input order, at most
+    `in_flight` chunks submitted or unread.
 
     The bound is what keeps memory flat when writing is slower than scoring (joblib's own
     `Parallel` keeps dispatching as tasks finish, whether or not their results are consumed).
@@ -539,7 +488,7 @@ def _in_order(submit: Callable, chunks: Iterable[list], model_dir: str, in_fligh
     window: deque = deque()
     try:
         for chunk in chunks:
-            window.append(submit(_score_in_worker, model_dir, chunk))
+            window.append(submit(chunk))
             if len(window) >= in_flight:
                 yield window.popleft().result()
         while window:
@@ -549,7 +498,7 @@ def _in_order(submit: Callable, chunks: Iterable[list], model_dir: str, in_fligh
             future.cancel()
 
 
-def _dask_chunks(chunks: Iterable[list], model_dir: str, scheduler: str) -> Iterator[list[dict]]:
+def _dask_chunks(chunks: Iterable[list], model_dir: str, scheduler: str, suffix: str) -> Iterator[ScoredChunk]:
     """Chunks scored as tasks on a Dask cluster, two per worker thread in flight, in input order.
 
     Workers load the model from `model_dir` (checksums verified) once per process, so the path
@@ -573,8 +522,28 @@ def _dask_chunks(chunks: Iterable[list], model_dir: str, scheduler: str) -> Iter
             worker, problem = next(iter(problems.items()))
             raise ModelError(f"Dask worker {worker} cannot load the model: {problem} (the model directory "
                              f"must be readable at the same path on every worker)")
-        submit = functools.partial(client.submit, pure=False)  # each chunk is its own task
-        yield from _in_order(submit, chunks, model_dir, 2 * threads)
+        submit = functools.partial(client.submit, _score_in_worker, model_dir, pure=False)  # a task per chunk
+        yield from _in_order(lambda chunk: submit(_packed(chunk), suffix), chunks, 2 * threads)
+
+
+# Local workers are forked where the platform can (not Windows, and not macOS, whose system
+# libraries do not survive a fork): they inherit `_FORKED_MODEL`, set just before the fork.
+FORK = sys.platform.startswith("linux")
+_FORKED_MODEL: Model | None = None
+
+
+def _close_inherited(fds: tuple[int, ...]) -> None:
+    """Runs in a forked worker as it starts: let go of the parent's partial output and its lock,
+    and leave Ctrl+C to the parent (which stops the run between chunks and keeps the partial)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _score_forked(rows: list[tuple], suffix: str) -> ScoredChunk:
+    """Runs in a forked worker: score a chunk with the model inherited from the parent."""
+    return score_chunk(_FORKED_MODEL, _unpacked(rows), suffix)
 
 
 _WORKER_MODELS: dict[str, Model] = {}
@@ -594,9 +563,9 @@ def _worker_model(model_dir: str) -> Model:
     return model
 
 
-def _score_in_worker(model_dir: str, chunk: list) -> list[dict]:
-    """Runs in a worker process: score a chunk with the process's model."""
-    return score_records(_worker_model(model_dir), chunk)
+def _score_in_worker(model_dir: str, rows: list[tuple], suffix: str) -> ScoredChunk:
+    """Runs in a worker process: score a chunk with the process's model into its output bytes."""
+    return score_chunk(_worker_model(model_dir), _unpacked(rows), suffix)
 
 
 def _load_in_worker(model_dir: str) -> str | None:

@@ -32,11 +32,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
-from moderation.normalize import normalize, script_of
+from moderation.normalize import normalize, normalize_batch, script_of
 
 __all__ = [
     "Support",
     "assess_support",
+    "assess_support_many",
     "MAX_OTHER_SCRIPT_SHARE",
     "MIN_ENGLISH_SHARE",
     "MIN_JUDGED_WORDS",
@@ -81,34 +82,116 @@ def assess_support(text: str) -> Support:
     >>> assess_support("👍👍 https://example.com").reason
     'too little text to judge'
     """
-    if "@" in text or "://" in text or "www." in text:
-        text = _IGNORED.sub(" ", text)
-    words = _WORD.findall(text)
-    if text.isascii() and len(words) >= MIN_WORDS:
-        # Fast path for the common case, with the same outcome as the full check: an ASCII text
-        # whose distinct words are common English often enough is supported (the full share can
-        # only be higher: it also counts inflected and glued words).
-        distinct = {w for w in words if len(w) >= 2}
-        common = len({w.lower() for w in distinct} & _COMMON_WORDS)
-        if distinct and common >= MIN_ENGLISH_SHARE * len(distinct):
-            return Support(True, "", latin_share=1.0, english_share=round(common / len(distinct), 4),
-                           words=len(words))
-    if text.isascii():
+    return assess_support_many([text])[0]
+
+
+def assess_support_many(texts: list[str]) -> list[Support]:
+    """`[assess_support(t) for t in texts]`, quicker: the texts that need the model's view of their
+    letters are normalised together.
+
+    >>> [s.supported for s in assess_support_many(["You are all liars", "Россия и Армения"])]
+    [True, False]
+    """
+    cleaned = [_IGNORED.sub(" ", t) if "@" in t or "://" in t or "www." in t else t for t in texts]
+    out: list[Support | None] = [_mostly_common(t) if t.isascii() else None for t in cleaned]
+    words = [None if support else _ascii_words(t) if t.isascii() else _WORD.findall(t)
+             for t, support in zip(cleaned, out)]
+    out = [support or (_common_english(t, w) if t.isascii() else None) for t, w, support in zip(cleaned, words, out)]
+    pending = [i for i, t in enumerate(cleaned) if out[i] is None and not t.isascii()]
+    # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it
+    normalized = dict(zip(pending, normalize_batch([cleaned[i] for i in pending])))
+    for i, support in enumerate(out):
+        if support is None:
+            out[i] = _assess(cleaned[i], words[i], normalized.get(i))
+    return out
+
+
+def _mostly_common(text: str) -> Support | None:
+    """Supported, if the common English words among the distinct words of an ASCII `text` make at
+    least the required share of all its words (repeats and single letters included); else None.
+
+    The quickest test, as no word keeps its case: the distinct words are never more than all the
+    words, so this implies `_common_english`'s test.
+    """
+    lowered = _ascii_words(text.lower())
+    if len(lowered) < MIN_WORDS:
+        return None
+    common = len(set(lowered) & _COMMON_LONGER_WORDS)
+    if common >= MIN_ENGLISH_SHARE * len(lowered):
+        return Support(True, "", latin_share=1.0, english_share=round(common / len(lowered), 4),
+                       words=len(lowered))
+    return None
+
+
+def _common_english(text: str, words: list[str], latin_share: float = 1.0) -> Support | None:
+    """Supported, if enough of the distinct words are common English words as written; else None.
+
+    The fast path for the common case, with the outcome of the full check (`_assess`) when the
+    letters' scripts pass: the full English share can only be higher, as it also counts inflected
+    and glued words and leaves names out. Only ASCII words are looked up, as written (lower-cased).
+    """
+    if len(words) < MIN_WORDS:
+        return None
+    distinct = set(words)
+    if text.isascii():  # lower-casing keeps an ASCII word's length
+        distinct -= _SINGLE_LETTERS  # words of one letter are not judged
+        common = len(set(map(str.lower, distinct)) & _COMMON_LONGER_WORDS)
+    else:
+        distinct = {w for w in distinct if len(w) >= 2}
+        common = len({w.lower() for w in distinct if w.isascii()} & _COMMON_LONGER_WORDS)
+    if not distinct:
+        return None
+    if common >= MIN_ENGLISH_SHARE * len(distinct):
+        return Support(True, "", latin_share=latin_share, english_share=round(common / len(distinct), 4),
+                       words=len(words))
+    return None
+
+
+def _assess(text: str, words: list[str], normalized: str | None) -> Support:
+    """The full check of `text` (URLs and addresses blanked), given its words and, unless it is
+    ASCII, its normalised form."""
+    if normalized is None:
         scripts: Counter[str] = Counter({"L": sum(map(len, words))})
-    else:  # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it
-        scripts = Counter("".join(_WORD.findall(normalize(text))).translate(_SCRIPT_CODES))
+    else:
+        scripts = Counter("".join(_WORD.findall(normalized)).translate(_SCRIPT_CODES))
     total = sum(scripts.values())
     latin_share = scripts["L"] / total if total else 0.0
+    if total and 1 - latin_share > MAX_OTHER_SCRIPT_SHARE:
+        english_share, _ = _english_share(words)
+        name = _SCRIPT_CODES.name(max((n, code) for code, n in scripts.items() if code != "L")[1])
+        return Support(False, f"unsupported language: mostly {name} script", latin_share=round(latin_share, 4),
+                       english_share=round(english_share, 4), words=len(words))
+    if normalized is not None:
+        fast = _common_english(text, words, round(latin_share, 4))
+        if fast is not None:
+            return fast
     english_share, judged = _english_share(words)
     measures = dict(latin_share=round(latin_share, 4), english_share=round(english_share, 4), words=len(words))
-    if total and 1 - latin_share > MAX_OTHER_SCRIPT_SHARE:
-        name = _SCRIPT_CODES.name(max((n, code) for code, n in scripts.items() if code != "L")[1])
-        return Support(False, f"unsupported language: mostly {name} script", **measures)
     if len(words) < MIN_WORDS:
         return Support(False, "too little text to judge", **measures)
     if judged >= MIN_JUDGED_WORDS and english_share < MIN_ENGLISH_SHARE:
         return Support(False, "unsupported language: few English words", **measures)
     return Support(True, "", **measures)
+
+
+# ASCII characters other than letters and the apostrophe, as spaces: splitting an ASCII text
+# translated with it gives `_WORD`'s words, except around apostrophes (see `_ascii_words`).
+_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalpha() and chr(c) != "'"})
+
+
+def _ascii_words(text: str) -> list[str]:
+    """`_WORD.findall(text)` for an ASCII `text`, several times faster: words are runs of letters,
+    joined by an apostrophe between two letters; only pieces holding an apostrophe need the pattern."""
+    pieces = text.translate(_ASCII_SEPARATORS).split()
+    if "'" not in text:
+        return pieces
+    return [word for piece in pieces
+            for word in (_WORD.findall(piece) if "'" in piece and _odd_apostrophes(piece) else (piece,))]
+
+
+def _odd_apostrophes(piece: str) -> bool:
+    """False for letters joined by single apostrophes ("don't"), which are one word as they stand."""
+    return piece[0] == "'" or piece[-1] == "'" or "''" in piece
 
 
 def _english_share(words: list[str]) -> tuple[float, int]:
@@ -340,3 +423,7 @@ _COMMON_WORDS = frozenset(
     california mom scale scientists literature uneducated
     """.split()
 )
+
+_COMMON_LONGER_WORDS = frozenset(w for w in _COMMON_WORDS if len(w) >= 2)
+# The words of one character an ASCII text can have (`_WORD` matches letters only).
+_SINGLE_LETTERS = frozenset(chr(c) for c in range(128) if chr(c).isalpha())

@@ -21,8 +21,8 @@ import numpy as np
 
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
-from moderation.language import assess_support
 from moderation.features import HashingTfidf
+from moderation.language import assess_support_many
 from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
 from moderation.quoting import review_quoted
@@ -127,18 +127,22 @@ class Model:
             return []
         word_starts = np.array([w[0] for w in words])
         word_ends = np.array([w[1] for w in words])
+        # Share each occurrence's contribution among the words it overlaps: occurrence i covers
+        # words first[i]..last[i]; `into` lists those words, occurrence by occurrence.
+        first = np.searchsorted(word_ends, starts, side="right")
+        last = np.searchsorted(word_starts, ends, side="left") - 1
+        overlaps = last >= first
+        counts = (last - first + 1)[overlaps]
+        ends_at = np.cumsum(counts)
+        into = np.repeat(first[overlaps] - (ends_at - counts), counts) + np.arange(int(ends_at[-1]) if len(counts) else 0)
         spans: list[Span] = []
         for j, category in enumerate(self.categories):
             if categories is not None and category not in categories:
                 continue
-            contrib = values * self.coef[cols, j]
-            weight = np.zeros(len(words))
-            # Share each occurrence's contribution among the words it overlaps.
-            first = np.searchsorted(word_ends, starts, side="right")
-            last = np.searchsorted(word_starts, ends, side="left") - 1
-            for c, a, b in zip(contrib, first, last):
-                if b >= a:
-                    weight[a : b + 1] += c / (b - a + 1)
+            contrib = (values * self.coef[cols, j])[overlaps]
+            shares = contrib / counts.astype(contrib.dtype)
+            # bincount adds in occurrence order, as adding each occurrence's shares in turn would
+            weight = np.bincount(into, weights=np.repeat(shares, counts), minlength=len(words))
             positive = weight > 0
             if not positive.any():
                 continue
@@ -158,12 +162,11 @@ class Model:
         texts = list(texts)
         proba = self.predict_proba(texts) if texts else np.zeros((0, len(self.categories)))
         out = []
-        for text, row in zip(texts, proba):
+        supports = assess_support_many(texts)  # the texts that need normalising, normalised together
+        for text, row, hits, support in zip(texts, proba, self.policy.lexicon_hits_many(texts), supports):
             scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
-            hits = self.policy.lexicon_hits(text)
             decision = self.policy.decide(scores, self.thresholds, hits)
             decision = review_quoted(self, text, decision)  # quoting or condemning an attack is not one
-            support = assess_support(text)
             if not support.supported:
                 # The model cannot judge this text: never a confident allow.
                 decision = Decision(

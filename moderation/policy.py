@@ -228,6 +228,17 @@ class Policy:
                 hits.append(LexiconHit(m.start(), m.end(), term, quoted))
         return sorted(hits, key=lambda h: (h.start, h.end))
 
+    def lexicon_hits_many(self, texts: list[str]) -> list[list[LexiconHit]]:
+        """`[self.lexicon_hits(t) for t in texts]`, with one test of the whole list first: most
+        lists of comments hold no term at all."""
+        if not self.lexicon or not texts:
+            return [[] for _ in texts]
+        # A first word in one lower-cased text is in the lower-cased join; NUL never is in a word.
+        joined = "\0".join(texts).lower()
+        if not any(word in joined for word in self._lexicon_first_words):
+            return [[] for _ in texts]
+        return [self.lexicon_hits(text) for text in texts]
+
     @cached_property
     def _lexicon_patterns(self) -> list[re.Pattern[str]]:
         return [term.pattern() for term in self.lexicon]

@@ -40,7 +40,7 @@ from moderation.errors import PolicyError
 from moderation.feedback import FeedbackError, build_record
 from moderation.labels import text_key
 from moderation.model import Model
-from service.dependencies import get_model, get_settings, require_api_key
+from service.dependencies import check_api_key, get_model, get_settings
 from service.errors import ApiError
 from service.feedback import require_moderator, store
 from service.schemas import (
@@ -166,7 +166,7 @@ def require_perspective_key(
     if given is None:
         raise PerspectiveError(403, "The request is missing a valid API key.")
     try:
-        require_api_key(settings, None, given)
+        check_api_key(settings, None, given)
     except ApiError:
         raise PerspectiveError(400, "API key not valid. Please pass a valid API key.") from None
 

@@ -254,9 +254,29 @@ def _loads_here() -> tuple[int, dict]:
     return os.getpid(), dict(batch._WORKER_LOADS)
 
 
-def test_workers_load_the_model_once_each(model, models_dir, tmp_path):
+def test_forked_workers_share_the_loaded_model(model, tmp_path, monkeypatch):
+    import moderation.batch
+    import moderation.model
+
+    if not moderation.batch.FORK:
+        pytest.skip("workers are forked only on Linux")
+    src = write_jsonl(tmp_path / "in.jsonl", 3000)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    score_files(model, [src], one, progress=False)
+
+    def no_loading(path):
+        raise AssertionError("a forked worker loaded the model again")
+
+    monkeypatch.setattr(moderation.model, "load_model", no_loading)  # inherited by the forked workers
+    score_files(model, [src], two, progress=False, workers=2, chunk_size=100)  # no model_dir needed
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_loky_workers_load_the_model_once_each(model, models_dir, tmp_path, monkeypatch):
+    import moderation.batch
     from moderation.batch import _local_pool
 
+    monkeypatch.setattr(moderation.batch, "FORK", False)  # as on a platform without fork
     src = write_jsonl(tmp_path / "in.jsonl", 3000)
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     score_files(model, [src], one, progress=False)
@@ -310,12 +330,27 @@ def test_scheduler_without_dask_is_a_clear_error(models_dir, tmp_path, monkeypat
     assert hidden(tmp_path) == []
 
 
-def test_a_failure_that_is_not_the_inputs_keeps_the_partial(model, tmp_path):
+def _die(*args):
+    os._exit(3)  # a worker process killed mid-run (out of memory, say)
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_a_failure_that_is_not_the_inputs_keeps_the_partial(model, tmp_path, monkeypatch, fork):
+    import moderation.batch
+
+    if fork and not moderation.batch.FORK:
+        pytest.skip("workers are forked only on Linux")
+    monkeypatch.setattr(moderation.batch, "FORK", fork)
     src = write_jsonl(tmp_path / "in.jsonl", 300)
     out = tmp_path / "s.jsonl"
     with pytest.raises(RuntimeError):
         score_to_file(model, stop_after(iter_comments([src]), 150), out, progress=False, chunk_size=100,
                       source=describe_inputs([src]))
-    with pytest.raises(ModelError, match="no model here"):  # the workers cannot load the model
-        score_files(model, [src], out, progress=False, resume=True, workers=2, model_dir=tmp_path / "gone")
+    if fork:  # the forked workers run the parent's code: make them die
+        monkeypatch.setattr(moderation.batch, "score_chunk", _die)
+        with pytest.raises(Exception, match="process"):  # BrokenProcessPool: a process terminated abruptly
+            score_files(model, [src], out, progress=False, resume=True, workers=2, chunk_size=100)
+    else:
+        with pytest.raises(ModelError, match="no model here"):  # the workers cannot load the model
+            score_files(model, [src], out, progress=False, resume=True, workers=2, model_dir=tmp_path / "gone")
     assert partial_progress(out)[1] == 100

@@ -99,3 +99,14 @@ def test_only_the_transliterated_armenian_comment_of_the_seed_pages_is_unsupport
     assert len(decisions) > 40
     unsupported = {cid: s.reason for cid, s in decisions.items() if not s.supported}
     assert unsupported == {"000_c87f713ab8df9e35:19": "unsupported language: few English words"}
+
+
+def test_many_at_once_gives_each_answer(tmp_path):
+    from moderation.language import assess_support_many
+
+    texts = ENGLISH + FOREIGN_LATIN + [t for t, _ in OTHER_SCRIPT] + TOO_LITTLE + [
+        "don't 'quote' ''x'' it's", "“Curly” quotes — don’t they count?", "OK with a Kelvin sign: \u212aelvin is cold",
+        "a b c d e f", "The THE the tHe", "fuuuuck fuuuuck fuuuuck", "@who www.x.org mail@x.org hi there"]
+    assert assess_support_many(texts) == [assess_support(t) for t in texts]
+    assert [s.supported for s in assess_support_many(ENGLISH)] == [True] * len(ENGLISH)
+    assert assess_support_many([]) == []

@@ -95,3 +95,10 @@ def test_quoted_lexicon_terms_go_to_review_not_reject(tmp_path):
         decision = policy.decide({"profanity": 0.0, "threat": 0.0}, lexicon_hits=hits)
         assert decision.decision == "review" and "quoted" in decision.reasons[-1]
     assert not policy.lexicon_hits("you slur, don't")[0].quoted
+
+
+def test_lexicon_hits_of_many_texts(policy):
+    texts = ["nothing here", "those tatarmongrilstan people", "", 'a "Mongolian  Azeris" quote', "TATARMONGRILSTAN"]
+    assert policy.lexicon_hits_many(texts) == [policy.lexicon_hits(t) for t in texts]
+    assert [bool(h) for h in policy.lexicon_hits_many(texts)] == [False, True, False, True, True]
+    assert policy.lexicon_hits_many(["clean", "texts only"]) == [[], []]

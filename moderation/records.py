@@ -1,0 +1,357 @@
+"""Batch scoring's output records: a chunk of comments scored and encoded in one go.
+
+`score_chunk` turns a list of comments into the bytes of their output records (JSON Lines, CSV
+rows or one Parquet file) and the counts of the run's summary, so that whoever writes them (the
+batch runner, in this process or after a worker process or a Dask task) only appends bytes.
+
+The decisions are `Policy.decide`'s, computed for the whole chunk at once: the thresholds are
+compared as arrays over the probability matrix, and only the comments for which a word-list term
+or the language check can matter take the per-comment path. A record holds the decision,
+violations and review categories (not the reasons), so the language check (`assess_support`),
+which only ever turns an `allow` into a `review`, runs only on comments that would be allowed.
+The bytes are exactly those of `json.dumps(record, ensure_ascii=False)` and of `csv.writer`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from json.encoder import encode_basestring
+from typing import Sequence
+
+import numpy as np
+
+from moderation.errors import InputError
+from moderation.language import assess_support_many
+from moderation.policy import Decision
+from moderation.quoting import review_quoted
+
+__all__ = ["Summary", "ScoredChunk", "Verdicts", "parquet_schema", "record_columns", "records", "score_chunk",
+           "verdicts"]
+
+NO_ARTICLE = "(no article)"
+
+
+@dataclass
+class Summary:
+    """What a batch run did: counts overall, per category and per article."""
+
+    read: int = 0
+    scored: int = 0
+    not_scored: Counter = field(default_factory=Counter)
+    decisions: Counter = field(default_factory=Counter)
+    flagged: Counter = field(default_factory=Counter)
+    per_article: dict = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, record: dict) -> None:
+        """Count one output record."""
+        self.read += 1
+        if record["decision"] is None:
+            self.not_scored[record["note"]] += 1
+            return
+        self.scored += 1
+        self.decisions[record["decision"]] += 1
+        for cat in record["violations"] + record["review"]:
+            self.flagged[cat] += 1
+        article = record.get("article") or NO_ARTICLE
+        self.per_article[article][record["decision"]] += 1
+
+    def merge(self, other: "Summary") -> None:
+        """Add the counts of `other` (a later chunk) to these."""
+        self.read += other.read
+        self.scored += other.scored
+        self.not_scored.update(other.not_scored)
+        self.decisions.update(other.decisions)
+        self.flagged.update(other.flagged)
+        for article, counts in other.per_article.items():
+            self.per_article[article].update(counts)
+
+    def render(self, categories: list[str], out) -> str:
+        """A one-screen summary for the terminal."""
+        lines = [f"scored {self.scored} of {self.read} comments → {out}"]
+        for reason, n in sorted(self.not_scored.items()):
+            lines.append(f"  not scored: {n} ({reason})")
+        lines.append("  decisions: " + ", ".join(f"{d} {self.decisions.get(d, 0)}"
+                                                for d in ("allow", "review", "reject")))
+        lines.append("  flagged per category (reject or review):")
+        for cat in categories:
+            lines.append(f"    {cat:<18}{self.flagged.get(cat, 0):>8}")
+        articles = sorted(self.per_article.items(), key=lambda kv: -sum(kv[1].values()))
+        if articles and any(a != NO_ARTICLE for a, _ in articles):
+            lines.append("  per article (allow / review / reject):")
+            for article, c in articles[:15]:
+                lines.append(f"    {article:<28}{c.get('allow', 0):>6}{c.get('review', 0):>6}{c.get('reject', 0):>6}")
+            if len(articles) > 15:
+                lines.append(f"    … and {len(articles) - 15} more articles")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        """Machine-readable summary."""
+        return {
+            "read": self.read, "scored": self.scored, "not_scored": dict(self.not_scored),
+            "decisions": dict(self.decisions), "flagged": dict(self.flagged),
+            "per_article": {a: dict(c) for a, c in self.per_article.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What the model and the policy say of a chunk of comments, one entry per comment.
+
+    `notes[i]` is why comment i was not scored ("" when it was); `rows[i]` indexes `scores`,
+    `decisions`, `violations` and `review` for a scored comment (-1 otherwise).
+    """
+
+    notes: list[str]
+    rows: list[int]
+    scores: list[list[float]]  # rounded to 6 decimals, category order
+    decisions: list[str]
+    violations: list[tuple[str, ...]]
+    review: list[tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A scored chunk, ready to append: its records' bytes and the summary's counts."""
+
+    count: int
+    payload: bytes
+    summary: Summary
+
+
+def record_columns(categories: Sequence[str]) -> list[str]:
+    """The CSV and Parquet columns: one `score_<category>` column per category instead of `scores`."""
+    return ["id", "article", "number", "parent", "author", "decision", "violations", "review",
+            "note"] + [f"score_{c}" for c in categories]
+
+
+def verdicts(model, comments: Sequence) -> Verdicts:
+    """Scores and decisions for a chunk of comments; those that cannot be scored get a note."""
+    notes = [""] * len(comments)
+    rows = [-1] * len(comments)
+    texts: list[str] = []
+    max_chars = model.policy.max_chars
+    for i, comment in enumerate(comments):
+        text = comment.text or ""
+        if isinstance(text, str) and len(text) <= max_chars and not text.isspace() and text:
+            rows[i] = len(texts)
+            texts.append(text)
+        else:
+            notes[i] = _note(model, text)
+    categories = model.categories
+    k = len(categories)
+    proba = model.predict_proba(texts) if texts else np.zeros((0, k))
+    # Policy.decide compares the rounded scores it is given: round exactly as `Model.assess` does.
+    flat = [round(p, 6) for p in proba.ravel().tolist()]
+    scores = [flat[j : j + k] for j in range(0, len(flat), k)]
+    matrix = np.array(flat, dtype=np.float64).reshape(len(texts), k)
+    reject, review = _threshold_arrays(model)
+    over_reject = matrix >= reject
+    in_review = (matrix >= review) & ~over_reject
+    codes = (over_reject @ (1 << np.arange(k)) + in_review @ (1 << np.arange(k, 2 * k))).tolist()
+    outcome = _outcomes(tuple(categories))
+    decisions, violations, reviews = [], [], []
+    for code in codes:
+        d, v, r = outcome(code)
+        decisions.append(d)
+        violations.append(v)
+        reviews.append(r)
+    policy = model.policy
+    for j, hits in enumerate(policy.lexicon_hits_many(texts)):
+        if hits:  # rare: the word list can change the decision; the policy decides this one itself
+            decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
+            decisions[j] = decision.decision
+            violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
+    for j, decision in enumerate(decisions):
+        if decision == "reject":  # quoting or condemning an attack is not one (as in `Model.assess`)
+            moved = review_quoted(model, texts[j], Decision(decision, list(violations[j]), list(reviews[j]), []))
+            decisions[j] = moved.decision
+            violations[j], reviews[j] = tuple(moved.violations), tuple(moved.review)
+    allowed = [j for j, decision in enumerate(decisions) if decision == "allow"]
+    for j, support in zip(allowed, assess_support_many([texts[j] for j in allowed])):
+        if not support.supported:
+            decisions[j] = "review"  # the model cannot judge this text: never a confident allow
+    return Verdicts(notes, rows, scores, decisions, violations, reviews)
+
+
+def score_chunk(model, comments: Sequence, suffix: str = ".jsonl") -> ScoredChunk:
+    """Score `comments` into the bytes of their output records in the format of `suffix`
+    (.jsonl lines, .csv rows without the header, or a whole .parquet file) and their counts.
+
+    >>> score_chunk(model, comments, ".jsonl").payload.splitlines()[0]  # doctest: +SKIP
+    b'{"id": "c1", "article": null, ..., "decision": "allow", "violations": [], "review": [], "note": ""}'
+    """
+    v = verdicts(model, comments)
+    categories = model.categories
+    if suffix == ".jsonl":
+        payload = _jsonl(comments, v, tuple(categories))
+    elif suffix == ".csv":
+        payload = _csv(comments, v, len(categories))
+    elif suffix == ".parquet":
+        payload = _parquet(comments, v, categories)
+    else:
+        raise InputError(f"unsupported output format {suffix!r}; use one of .jsonl, .csv, .parquet")
+    return ScoredChunk(len(comments), payload, _summary(comments, v, categories))
+
+
+def records(comments: Sequence, v: Verdicts, categories: Sequence[str]) -> list[dict]:
+    """The output records of a chunk as dicts (the JSON Lines records, decoded)."""
+    out = []
+    for comment, note, row in zip(comments, v.notes, v.rows):
+        scored = row >= 0
+        out.append({
+            "id": comment.id, "article": comment.article, "number": comment.number,
+            "parent": comment.parent, "author": comment.author,
+            "scores": dict(zip(categories, v.scores[row])) if scored else None,
+            "decision": v.decisions[row] if scored else None,
+            "violations": list(v.violations[row]) if scored else [],
+            "review": list(v.review[row]) if scored else [],
+            "note": note,
+        })
+    return out
+
+
+# ── private helpers ─────────────────────────────────────────────────────────────────────────
+
+
+def _note(model, text: object) -> str:
+    """Why `text` is not scored, in the words of `Model.check_text`."""
+    try:
+        model.check_text(text)
+    except InputError as exc:
+        if isinstance(text, str) and not text.strip():
+            return "empty comment"
+        return str(exc).split(": ", 1)[-1]
+    raise AssertionError(f"text {text!r} passes the checks but was not scored")  # pragma: no cover
+
+
+def _threshold_arrays(model) -> tuple[np.ndarray, np.ndarray]:
+    """The reject and review thresholds per category, as `Policy.decide` reads them."""
+    reject, review = [], []
+    for c in model.policy.categories:
+        t = model.thresholds.get(c.name, {"reject": c.reject, "review": c.review})
+        reject.append(t["reject"])
+        review.append(t["review"])
+    return np.array(reject, dtype=np.float64), np.array(review, dtype=np.float64)
+
+
+@lru_cache(maxsize=64)
+def _outcomes(categories: tuple[str, ...]):
+    """A function: the bit code of (over reject, in review band) per category -> (decision,
+    violations, review), as `Policy.decide` says without word-list hits."""
+    k = len(categories)
+
+    @lru_cache(maxsize=None)
+    def outcome(code: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+        violations = tuple(c for j, c in enumerate(categories) if code >> j & 1)
+        review = tuple(c for j, c in enumerate(categories) if code >> (k + j) & 1)
+        return ("reject" if violations else "review" if review else "allow"), violations, review
+
+    return outcome
+
+
+def _json(value: object) -> str:
+    """`json.dumps(value, ensure_ascii=False)`, quicker for the strings and nulls of a record."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+@lru_cache(maxsize=64)
+def _scores_template(categories: tuple[str, ...]) -> str:
+    """`{"cat": %r, ...}` in category order: a float's repr is what json.dumps writes."""
+    return "{" + ", ".join(encode_basestring(c).replace("%", "%%") + ": %r" for c in categories) + "}"
+
+
+@lru_cache(maxsize=4096)
+def _tail(decision: str | None, violations: tuple[str, ...], review: tuple[str, ...], note: str) -> str:
+    """The end of a JSON Lines record, from `"decision"` on."""
+    return (f'"decision": {_json(decision)}, "violations": {json.dumps(list(violations), ensure_ascii=False)}, '
+            f'"review": {json.dumps(list(review), ensure_ascii=False)}, "note": {_json(note)}}}\n')
+
+
+def _jsonl(comments: Sequence, v: Verdicts, categories: tuple[str, ...]) -> bytes:
+    template = _scores_template(categories)
+    lines = []
+    for comment, note, row in zip(comments, v.notes, v.rows):
+        if comment.article is None and comment.number is None and comment.parent is None and comment.author is None:
+            head = f'{{"id": {_json(comment.id)}, "article": null, "number": null, "parent": null, "author": null, '
+        else:
+            head = (f'{{"id": {_json(comment.id)}, "article": {_json(comment.article)}, "number": '
+                    f'{_json(comment.number)}, "parent": {_json(comment.parent)}, "author": {_json(comment.author)}, ')
+        if row < 0:
+            lines.append(f'{head}"scores": null, {_tail(None, (), (), note)}')
+        else:
+            scores = template % tuple(v.scores[row])
+            lines.append(f'{head}"scores": {scores}, {_tail(v.decisions[row], v.violations[row], v.review[row], note)}')
+    return "".join(lines).encode("utf-8")
+
+
+def _csv(comments: Sequence, v: Verdicts, k: int) -> bytes:
+    rows = []
+    for comment, note, row in zip(comments, v.notes, v.rows):
+        start = [comment.id, comment.article, comment.number, comment.parent, comment.author]
+        if row < 0:
+            rows.append(start + [None, "", "", note] + [None] * k)
+        else:
+            rows.append(start + [v.decisions[row], " ".join(v.violations[row]), " ".join(v.review[row]), note,
+                                 *v.scores[row]])
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _parquet(comments: Sequence, v: Verdicts, categories: Sequence[str]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {
+        "id": [c.id for c in comments], "article": [c.article for c in comments],
+        "number": [c.number for c in comments], "parent": [c.parent for c in comments],
+        "author": [c.author for c in comments],
+        "decision": [v.decisions[r] if r >= 0 else None for r in v.rows],
+        "violations": [list(v.violations[r]) if r >= 0 else [] for r in v.rows],
+        "review": [list(v.review[r]) if r >= 0 else [] for r in v.rows],
+        "note": v.notes,
+    }
+    for j, c in enumerate(categories):
+        columns[f"score_{c}"] = [v.scores[r][j] if r >= 0 else None for r in v.rows]
+    table = pa.table(columns, schema=parquet_schema(categories))
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def parquet_schema(categories: Sequence[str]):
+    """The Arrow schema of the Parquet output."""
+    import pyarrow as pa
+
+    fields = [pa.field(c, pa.string()) for c in ("id", "article")] + [pa.field("number", pa.int64())]
+    fields += [pa.field(c, pa.string()) for c in ("parent", "author", "decision")]
+    fields += [pa.field(c, pa.list_(pa.string())) for c in ("violations", "review")]
+    fields += [pa.field("note", pa.string())]
+    fields += [pa.field(f"score_{c}", pa.float64()) for c in categories]
+    return pa.schema(fields)
+
+
+def _summary(comments: Sequence, v: Verdicts, categories: Sequence[str]) -> Summary:
+    """The counts of `Summary.add` over the chunk's records, taken a chunk at a time."""
+    summary = Summary(read=len(comments), scored=len(v.decisions))
+    summary.not_scored.update(note for note, row in zip(v.notes, v.rows) if row < 0)
+    summary.decisions.update(v.decisions)
+    for cats, n in Counter(v.violations).items():
+        for cat in cats:
+            summary.flagged[cat] += n
+    for cats, n in Counter(v.review).items():
+        for cat in cats:
+            summary.flagged[cat] += n
+    articles = [c.article or NO_ARTICLE for c, row in zip(comments, v.rows) if row >= 0]
+    for (article, decision), n in Counter(zip(articles, v.decisions)).items():
+        summary.per_article[article][decision] += n
+    return summary

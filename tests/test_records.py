@@ -1,0 +1,111 @@
+"""A chunk of comments scored and encoded at once: the same records as scoring them one by one."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from moderation.archive import Comment
+from moderation.records import Summary, record_columns, score_chunk, verdicts
+
+TEXTS = [
+    "what the fuck is this shit", "you are an idiot and a disgrace", "i will kill you and burn your house",
+    "thank you for this balanced article", "the talks in vienna resumed on monday",
+    "these barbaric people have no identity", "", "   \n ", "x" * 20_001,
+    "Hayer miyatsek hayrenikoom amenorya kasharakerootyan dem",  # the model cannot judge it: never allow
+    "Россия никогда не поддержит Азербайджан", "👍👍", "great reporting, keep it up",
+    "those tatarmongrilstan people", 'he wrote "tatarmongrilstan" and was banned', "mongolian   azeris again",
+    "“Quotes” — and an em dash, don’t worry", "@someone read https://example.com/x please",
+]
+
+
+def comments(texts=TEXTS, archive: bool = False) -> list[Comment]:
+    return [Comment(id=f"c{i}", article="page" if archive and i % 2 else None, number=i if archive else None,
+                    position=i + 1, parent=f"c{i - 1}" if archive and i % 3 == 0 and i else None,
+                    author="Aram \"A\"" if archive else None, text=text, is_reply=False)
+            for i, text in enumerate(texts)]
+
+
+def expected_records(model, chunk: list[Comment]) -> list[dict]:
+    """The records as `Model.assess` gives them, one comment at a time."""
+    out = []
+    for c in chunk:
+        record = {"id": c.id, "article": c.article, "number": c.number, "parent": c.parent, "author": c.author,
+                  "scores": None, "decision": None, "violations": [], "review": [], "note": ""}
+        try:
+            model.check_text(c.text)
+        except Exception as exc:
+            record["note"] = "empty comment" if not c.text.strip() else str(exc).split(": ", 1)[-1]
+        else:
+            (a,) = model.assess([c.text], explain=False)
+            record.update(scores=a.scores, decision=a.decision.decision, violations=a.decision.violations,
+                          review=a.decision.review)
+        out.append(record)
+    return out
+
+
+@pytest.mark.parametrize("archive", [False, True])
+def test_jsonl_bytes_are_json_dumps_of_the_assessed_records(model, archive):
+    chunk = comments(archive=archive)
+    expected = expected_records(model, chunk)
+    scored = score_chunk(model, chunk, ".jsonl")
+    assert scored.payload == "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in expected).encode("utf-8")
+    assert scored.count == len(chunk)
+
+
+def test_the_checks_that_change_decisions_are_applied(model):
+    by_text = dict(zip(TEXTS, expected_records(model, comments())))
+    assert by_text["Hayer miyatsek hayrenikoom amenorya kasharakerootyan dem"]["decision"] == "review"
+    assert by_text["those tatarmongrilstan people"]["decision"] == "reject"  # a reject word-list term
+    assert "identity_attack" in by_text['he wrote "tatarmongrilstan" and was banned']["review"] + \
+        by_text['he wrote "tatarmongrilstan" and was banned']["violations"]
+    assert by_text["x" * 20_001]["note"].startswith("text has 20001 characters")
+    v = verdicts(model, comments())
+    assert [v.decisions[row] if row >= 0 else None for row in v.rows] == [by_text[t]["decision"] for t in TEXTS]
+
+
+def test_csv_rows_are_those_of_csv_writer(model):
+    chunk = comments(archive=True)
+    expected = expected_records(model, chunk)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    for r in expected:
+        writer.writerow([r["id"], r["article"], r["number"], r["parent"], r["author"], r["decision"],
+                         " ".join(r["violations"]), " ".join(r["review"]), r["note"]]
+                        + [None if r["scores"] is None else r["scores"][c] for c in model.categories])
+    assert score_chunk(model, chunk, ".csv").payload == buffer.getvalue().encode("utf-8")
+
+
+def test_parquet_holds_the_same_records(model):
+    chunk = comments(archive=True)
+    expected = expected_records(model, chunk)
+    table = pq.read_table(io.BytesIO(score_chunk(model, chunk, ".parquet").payload))
+    assert table.column_names == record_columns(model.categories)
+    rows = table.to_pylist()
+    for row, r in zip(rows, expected):
+        assert {k: row[k] for k in ("id", "article", "number", "parent", "author", "decision", "violations",
+                                    "review", "note")} == {k: r[k] for k in row if not k.startswith("score_")}
+        assert [row[f"score_{c}"] for c in model.categories] == (
+            [None] * len(model.categories) if r["scores"] is None else [r["scores"][c] for c in model.categories])
+
+
+def test_chunk_summary_counts_what_add_counts(model):
+    chunk = comments(archive=True)
+    expected = Summary()
+    for r in expected_records(model, chunk):
+        expected.add(r)
+    merged = Summary()
+    merged.merge(score_chunk(model, chunk[:7], ".jsonl").summary)
+    merged.merge(score_chunk(model, chunk[7:], ".jsonl").summary)
+    assert merged.as_dict() == expected.as_dict()
+    assert expected.scored == len(chunk) - 3 and expected.not_scored["empty comment"] == 2
+
+
+def test_an_empty_chunk_and_an_unknown_format(model):
+    assert score_chunk(model, [], ".jsonl").payload == b""
+    with pytest.raises(Exception, match="unsupported output format"):
+        score_chunk(model, comments()[:2], ".xlsx")

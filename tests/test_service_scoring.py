@@ -1,0 +1,100 @@
+"""Concurrent `POST /v1/score` requests are scored together, each getting its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from service.app import create_app
+from service.dependencies import get_model
+from service.schemas import ScoreResponse
+from service.scoring import CoalescingScorer
+from service.settings import Settings
+
+
+class Recording:
+    """A stand-in model: `assess` records each call's texts and answers with the text itself."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def assess(self, texts, explain=True):
+        self.calls.append(list(texts))
+        if self.fail_on in texts:
+            raise RuntimeError(f"cannot score {self.fail_on!r}")
+        return [f"assessed {t}" for t in texts]
+
+
+def test_a_lone_request_is_scored_at_once():
+    model = Recording()
+
+    async def run():
+        return await CoalescingScorer().assess(model, "one")
+
+    assert asyncio.run(run()) == "assessed one"
+    assert model.calls == [["one"]]
+
+
+def test_concurrent_requests_share_calls_and_get_their_own_answers():
+    model = Recording()
+    texts = [f"comment {i}" for i in range(20)]
+
+    async def run():
+        scorer = CoalescingScorer(max_gather=8)
+        return await asyncio.gather(*(scorer.assess(model, t) for t in texts))
+
+    assert asyncio.run(run()) == [f"assessed {t}" for t in texts]
+    assert sorted(t for call in model.calls for t in call) == sorted(texts)
+    assert len(model.calls) < len(texts) and max(map(len, model.calls)) <= 8
+
+
+def test_an_error_fails_only_the_request_at_fault():
+    model = Recording(fail_on="bad")
+
+    async def run():
+        scorer = CoalescingScorer()
+        return await asyncio.gather(*(scorer.assess(model, t) for t in ["a", "bad", "c"]), return_exceptions=True)
+
+    a, bad, c = asyncio.run(run())
+    assert (a, c) == ("assessed a", "assessed c")
+    assert isinstance(bad, RuntimeError) and "bad" in str(bad)
+
+
+def test_concurrent_http_requests_answer_each_comment(models_dir, model):
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def assess(self, texts, explain=True):
+            calls.append(list(texts))
+            return model.assess(texts, explain)
+
+    app = create_app(Settings(model_dir=str(models_dir)), model=model)
+    app.dependency_overrides[get_model] = Counting
+    texts = ["you are an idiot and a disgrace", "thank you for this balanced article", "what the fuck",
+             "i will kill you and burn your house"] * 3
+
+    async def run():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post("/v1/score", json={"text": t, "id": str(i)})
+                                          for i, t in enumerate(texts)))
+
+    responses = asyncio.run(run())
+    assert all(r.status_code == 200 for r in responses)
+    for i, (text, response) in enumerate(zip(texts, responses)):
+        body = response.json()
+        assert ScoreResponse.model_validate(body).model_dump() == body  # the documented contract, exactly
+        (expected,) = model.assess([text])
+        assert body["id"] == str(i)
+        assert body["scores"] == pytest.approx(expected.scores)
+        assert body["decision"] == expected.decision.decision
+        assert body["reasons"] == expected.decision.reasons
+        assert [(s["start"], s["end"], s["category"]) for s in body["spans"]] == [
+            (s.start, s.end, s.category) for s in expected.spans]
+    assert sum(map(len, calls)) == len(texts)
