@@ -20,6 +20,9 @@ TEXTS = [
     "Россия никогда не поддержит Азербайджан", "👍👍", "great reporting, keep it up",
     "those tatarmongrilstan people", 'he wrote "tatarmongrilstan" and was banned', "mongolian   azeris again",
     "“Quotes” — and an em dash, don’t worry", "@someone read https://example.com/x please",
+    # quoting and counter-speech: the quoting rule applies to a chunk as to one comment
+    'He shouted "you fucking idiot, I will kill you" at the referee, he said.',
+    "Calling people stupid idiots is hateful, stop calling them that.",
 ]
 
 
