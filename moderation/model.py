@@ -25,7 +25,7 @@ from moderation.features import HashingTfidf
 from moderation.language import assess_support_many
 from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
-from moderation.quoting import review_quoted
+from moderation.quoting import review_quoted_many
 
 ARTIFACT = "model.joblib"
 CARD = "card.json"
@@ -163,10 +163,11 @@ class Model:
         proba = self.predict_proba(texts) if texts else np.zeros((0, len(self.categories)))
         out = []
         supports = assess_support_many(texts)  # the texts that need normalising, normalised together
-        for text, row, hits, support in zip(texts, proba, self.policy.lexicon_hits_many(texts), supports):
-            scores = {c: round(float(p), 6) for c, p in zip(self.categories, row)}
-            decision = self.policy.decide(scores, self.thresholds, hits)
-            decision = review_quoted(self, text, decision)  # quoting or condemning an attack is not one
+        all_hits = self.policy.lexicon_hits_many(texts)
+        all_scores = [{c: round(float(p), 6) for c, p in zip(self.categories, row)} for row in proba]
+        decisions = [self.policy.decide(scores, self.thresholds, hits) for scores, hits in zip(all_scores, all_hits)]
+        decisions = review_quoted_many(self, texts, decisions)  # quoting or condemning an attack is not one
+        for text, scores, hits, support, decision in zip(texts, all_scores, all_hits, supports, decisions):
             if not support.supported:
                 # The model cannot judge this text: never a confident allow.
                 decision = Decision(

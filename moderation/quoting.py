@@ -18,7 +18,7 @@ Word-list hits are not concerned: the policy already sends a quoted term to revi
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from moderation.policy import _QUOTED as QUOTED  # the quotation marks the word list also honours
 from moderation.policy import Decision
@@ -26,7 +26,7 @@ from moderation.policy import Decision
 if TYPE_CHECKING:
     from moderation.model import Model
 
-__all__ = ["counter_speech", "review_quoted", "without_quotes"]
+__all__ = ["counter_speech", "review_quoted", "review_quoted_many", "without_quotes"]
 
 _JUDGEMENT = (
     r"racis[mt]|bigot(?:ry|ed)|hateful|hate speech|xenophobi[ac]|disgraceful|shameful|"
@@ -91,30 +91,42 @@ def review_quoted(model: "Model", text: str, decision: Decision) -> Decision:
 
     Only categories rejected by the model's own score move; the comment goes to review, never to allow.
     """
-    if not decision.violations:
-        return decision
-    hits = model.policy.lexicon_hits(text)
-    forced = {h.term.category for h in hits if h.term.action == "reject" and not h.quoted}
-    moving = [c for c in decision.violations if c not in forced]
-    if not moving:
-        return decision
-    reason = None
-    stripped = without_quotes(text)
-    if stripped is not None and stripped.strip():
-        scores = dict(zip(model.categories, model.predict_proba([stripped])[0]))
-        if all(scores[c] < model.thresholds[c]["reject"] for c in moving):
-            reason = "the violation lies in quotation marks (quoting is not using): review"
-    if reason is None:
-        frame = counter_speech(text)
-        if frame is not None:
-            reason = f"counter-speech ({frame!r}): review"
-    if reason is None:
-        return decision
-    violations = [c for c in decision.violations if c not in moving]
+    return review_quoted_many(model, [text], [decision])[0]
+
+
+def review_quoted_many(model: "Model", texts: Sequence[str], decisions: Sequence[Decision]) -> list[Decision]:
+    """`review_quoted` of each text and its decision, the texts without their quotes scored in one call."""
+    out = list(decisions)
+    pending: list[tuple[int, list[str], str | None]] = []  # (index, categories that may move, text without quotes)
+    for j, (text, decision) in enumerate(zip(texts, decisions)):
+        if not decision.violations:
+            continue
+        forced = {h.term.category for h in model.policy.lexicon_hits(text) if h.term.action == "reject" and not h.quoted}
+        moving = [c for c in decision.violations if c not in forced]
+        if moving:
+            stripped = without_quotes(text)
+            pending.append((j, moving, stripped if stripped is not None and stripped.strip() else None))
+    stripped_texts = [stripped for _, _, stripped in pending if stripped is not None]
+    proba = iter(model.predict_proba(stripped_texts)) if stripped_texts else iter(())
     order = {name: i for i, name in enumerate(model.categories)}
-    return Decision(
-        decision="reject" if violations else "review",
-        violations=violations,
-        review=sorted(set(decision.review) | set(moving), key=order.__getitem__),
-        reasons=decision.reasons + [reason],
-    )
+    for j, moving, stripped in pending:
+        reason = None
+        if stripped is not None:
+            scores = dict(zip(model.categories, next(proba)))
+            if all(scores[c] < model.thresholds[c]["reject"] for c in moving):
+                reason = "the violation lies in quotation marks (quoting is not using): review"
+        if reason is None:
+            frame = counter_speech(texts[j])
+            if frame is not None:
+                reason = f"counter-speech ({frame!r}): review"
+        if reason is None:
+            continue
+        decision = out[j]
+        violations = [c for c in decision.violations if c not in moving]
+        out[j] = Decision(
+            decision="reject" if violations else "review",
+            violations=violations,
+            review=sorted(set(decision.review) | set(moving), key=order.__getitem__),
+            reasons=decision.reasons + [reason],
+        )
+    return out

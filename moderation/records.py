@@ -28,7 +28,7 @@ import numpy as np
 from moderation.errors import InputError
 from moderation.language import assess_support_many
 from moderation.policy import Decision
-from moderation.quoting import review_quoted
+from moderation.quoting import review_quoted_many
 
 __all__ = ["Summary", "ScoredChunk", "Verdicts", "parquet_schema", "record_columns", "records", "score_chunk",
            "verdicts"]
@@ -166,11 +166,12 @@ def verdicts(model, comments: Sequence) -> Verdicts:
             decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
             decisions[j] = decision.decision
             violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
-    for j, decision in enumerate(decisions):
-        if decision == "reject":  # quoting or condemning an attack is not one (as in `Model.assess`)
-            moved = review_quoted(model, texts[j], Decision(decision, list(violations[j]), list(reviews[j]), []))
-            decisions[j] = moved.decision
-            violations[j], reviews[j] = tuple(moved.violations), tuple(moved.review)
+    rejected = [j for j, decision in enumerate(decisions) if decision == "reject"]
+    moved = review_quoted_many(model, [texts[j] for j in rejected],  # quoting an attack is not one (as in `Model.assess`)
+                               [Decision("reject", list(violations[j]), list(reviews[j]), []) for j in rejected])
+    for j, decision in zip(rejected, moved):
+        decisions[j] = decision.decision
+        violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
     allowed = [j for j, decision in enumerate(decisions) if decision == "allow"]
     for j, support in zip(allowed, assess_support_many([texts[j] for j in allowed])):
         if not support.supported:
