@@ -166,7 +166,7 @@ class Model:
         all_hits = self.policy.lexicon_hits_many(texts)
         all_scores = [{c: round(float(p), 6) for c, p in zip(self.categories, row)} for row in proba]
         decisions = [self.policy.decide(scores, self.thresholds, hits) for scores, hits in zip(all_scores, all_hits)]
-        decisions = review_quoted_many(self, texts, decisions)  # quoting or condemning an attack is not one
+        decisions = review_quoted_many(self, texts, decisions, all_hits)  # quoting or condemning an attack is not one
         for text, scores, hits, support, decision in zip(texts, all_scores, all_hits, supports, decisions):
             if not support.supported:
                 # The model cannot judge this text: never a confident allow.

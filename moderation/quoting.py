@@ -94,14 +94,17 @@ def review_quoted(model: "Model", text: str, decision: Decision) -> Decision:
     return review_quoted_many(model, [text], [decision])[0]
 
 
-def review_quoted_many(model: "Model", texts: Sequence[str], decisions: Sequence[Decision]) -> list[Decision]:
-    """`review_quoted` of each text and its decision, the texts without their quotes scored in one call."""
+def review_quoted_many(model: "Model", texts: Sequence[str], decisions: Sequence[Decision],
+                       hits: Sequence[list] | None = None) -> list[Decision]:
+    """`review_quoted` of each text and its decision, the texts without their quotes scored in one call;
+    `hits`, when given, are each text's word-list hits (`Policy.lexicon_hits`), already found."""
     out = list(decisions)
     pending: list[tuple[int, list[str], str | None]] = []  # (index, categories that may move, text without quotes)
     for j, (text, decision) in enumerate(zip(texts, decisions)):
         if not decision.violations:
             continue
-        forced = {h.term.category for h in model.policy.lexicon_hits(text) if h.term.action == "reject" and not h.quoted}
+        found = model.policy.lexicon_hits(text) if hits is None else hits[j]
+        forced = {h.term.category for h in found if h.term.action == "reject" and not h.quoted}
         moving = [c for c in decision.violations if c not in forced]
         if moving:
             stripped = without_quotes(text)

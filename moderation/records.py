@@ -161,14 +161,16 @@ def verdicts(model, comments: Sequence) -> Verdicts:
         violations.append(v)
         reviews.append(r)
     policy = model.policy
-    for j, hits in enumerate(policy.lexicon_hits_many(texts)):
+    all_hits = policy.lexicon_hits_many(texts)
+    for j, hits in enumerate(all_hits):
         if hits:  # rare: the word list can change the decision; the policy decides this one itself
             decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
             decisions[j] = decision.decision
             violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
     rejected = [j for j, decision in enumerate(decisions) if decision == "reject"]
     moved = review_quoted_many(model, [texts[j] for j in rejected],  # quoting an attack is not one (as in `Model.assess`)
-                               [Decision("reject", list(violations[j]), list(reviews[j]), []) for j in rejected])
+                               [Decision("reject", list(violations[j]), list(reviews[j]), []) for j in rejected],
+                               [all_hits[j] for j in rejected])
     for j, decision in zip(rejected, moved):
         decisions[j] = decision.decision
         violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
