@@ -148,3 +148,24 @@ def live_server(models_dir: Path, **env: str) -> Iterator[LiveServer]:
             server.output, _ = proc.communicate()
             server.shut_down_on_sigint = False
         server.returncode = proc.returncode
+
+
+def counting_app(models_dir: Path, model) -> tuple[object, list[list[str]]]:
+    """The service on `model`, with every `Model.assess` call's texts recorded in the returned list."""
+    from service.app import create_app
+    from service.dependencies import get_model
+    from service.settings import Settings
+
+    calls: list[list[str]] = []
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(model, name)
+
+        def assess(self, texts, explain=True):
+            calls.append(list(texts))
+            return model.assess(texts, explain)
+
+    app = create_app(Settings(model_dir=str(models_dir)), model=model)
+    app.dependency_overrides[get_model] = Counting
+    return app, calls

@@ -18,7 +18,7 @@ from service.app import create_app
 from service.dependencies import get_model
 from service.middleware import BodyLimitMiddleware
 from service.settings import Settings, SettingsError
-from tests.conftest import live_server
+from tests.conftest import counting_app, live_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SCORE_KEYS = {"id", "model", "scores", "decision", "violations", "review", "reasons", "spans"}
@@ -103,18 +103,7 @@ def test_batch_scores_in_order_with_ids(client, model):
 
 
 def test_batch_is_scored_in_one_call(models_dir, model):
-    calls = []
-
-    class Counting:
-        def __getattr__(self, name):
-            return getattr(model, name)
-
-        def assess(self, texts, explain=True):
-            calls.append(list(texts))
-            return model.assess(texts, explain)
-
-    app = create_app(Settings(model_dir=str(models_dir)), model=model)
-    app.dependency_overrides[get_model] = Counting
+    app, calls = counting_app(models_dir, model)
     with TestClient(app) as client:
         response = client.post("/v1/score/batch", json={"comments": [{"text": f"comment {i}"} for i in range(5)]})
     assert response.status_code == 200

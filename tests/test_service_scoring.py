@@ -7,11 +7,9 @@ import asyncio
 import httpx
 import pytest
 
-from service.app import create_app
-from service.dependencies import get_model
 from service.schemas import ScoreResponse
 from service.scoring import CoalescingScorer
-from service.settings import Settings
+from tests.conftest import counting_app
 
 
 class Recording:
@@ -64,18 +62,7 @@ def test_an_error_fails_only_the_request_at_fault():
 
 
 def test_concurrent_http_requests_answer_each_comment(models_dir, model):
-    calls = []
-
-    class Counting:
-        def __getattr__(self, name):
-            return getattr(model, name)
-
-        def assess(self, texts, explain=True):
-            calls.append(list(texts))
-            return model.assess(texts, explain)
-
-    app = create_app(Settings(model_dir=str(models_dir)), model=model)
-    app.dependency_overrides[get_model] = Counting
+    app, calls = counting_app(models_dir, model)
     texts = ["you are an idiot and a disgrace", "thank you for this balanced article", "what the fuck",
              "i will kill you and burn your house"] * 3
 
