@@ -36,7 +36,7 @@ from typing import IO, Callable, Iterable, Iterator, NamedTuple
 from moderation.errors import ArchiveError, InputError, ModelError, ModerationError
 from moderation.files import atomic_write, fsync_dir
 from moderation.model import ARTIFACT, Model
-from moderation.records import ScoredChunk, Summary, parquet_schema, record_columns, records, score_chunk, verdicts
+from moderation.records import ScoredChunk, Summary, parquet_schema, record_columns, score_chunk
 
 try:
     import fcntl
@@ -46,11 +46,6 @@ except ImportError:  # not on Windows: runs there are not protected from sharing
 OUTPUT_SUFFIXES = (".jsonl", ".csv", ".parquet")
 CHUNK = 2000
 STATE_FORMAT = 1
-
-
-def score_records(model: Model, comments: list) -> list[dict]:
-    """Score a chunk of comments; empty or over-long ones get a record saying why they were not scored."""
-    return records(comments, verdicts(model, comments), model.categories)
 
 
 def chunked(items: Iterable, size: int = CHUNK) -> Iterator[list]:
