@@ -3,7 +3,8 @@
 Runs `moderation train --labels labels --out <temporary directory>` in a subprocess (with its
 default cross-validation, as `make model` does) and prints its wall time and its peak resident
 memory (`ru_maxrss` of the waited-for child, the largest process's peak), against the targets
-of 60 s and 2 GB. Prints figures; asserts nothing.
+of 60 s and 2 GB, after the command's log lines, each stamped with the wall time at which it was
+printed (the stage times). Prints figures; asserts nothing.
 
     .venv/bin/python tests/bench/train.py
     .venv/bin/python tests/bench/train.py --no-cv       # the model alone, without the card's metrics
@@ -17,6 +18,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,11 +40,24 @@ def main() -> None:
         print("$ " + " ".join(command), flush=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=args.timeout)
+        log = []
+        table = tempfile.TemporaryFile("w+")  # its stdout: the card's metrics, printed after the figures
+        with table, subprocess.Popen(command, cwd=ROOT, stdout=table, stderr=subprocess.PIPE, text=True) as run:
+            timer = threading.Timer(args.timeout, run.kill)
+            timer.start()
+            try:
+                for line in run.stderr:  # the command's log: one line per stage, stamped as it arrives
+                    log.append(line.rstrip("\n"))
+                    print(f"  [{time.perf_counter() - started:6.1f} s] {log[-1]}", flush=True)
+                run.wait()
+            finally:
+                timer.cancel()
+            table.seek(0)
+            metrics = table.read()
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if run.returncode != 0:
-            sys.exit(f"moderation train failed ({run.returncode}):\n{run.stderr[-3000:]}")
+            sys.exit(f"moderation train failed ({run.returncode}):\n" + "\n".join(log)[-3000:])
         version = os.readlink(Path(tmp) / "current")
     peak = after.ru_maxrss * 1024  # KiB on Linux
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -51,6 +66,8 @@ def main() -> None:
     print(f"  peak memory  {peak / 1024**3:8.2f} GB    target <= {TARGET_BYTES / 1024**3:.0f} GB: "
           f"{'met' if peak <= TARGET_BYTES else 'missed'}")
     print(f"  CPU time     {cpu:8.1f} s     ({cpu / wall:.1f} cores busy on average)")
+    if metrics.strip():
+        print("\n" + metrics.rstrip())
 
 
 if __name__ == "__main__":
