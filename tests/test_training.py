@@ -6,17 +6,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from moderation.labels import LabelSet
-from moderation.training import (_letters, _scale_columns, _weighted_column_sums, aggregate,
-                                 near_duplicate_groups, nb_ratio)
+from moderation.training import (_class_sums, _letters, _scaled_rows, aggregate, near_duplicate_groups,
+                                 nb_ratio)
 
 
-def test_scale_columns_matches_a_dense_product_across_blocks():
-    rng = np.random.default_rng(0)
+def test_scaled_rows_are_the_rows_times_the_column_scales_in_the_given_order():
     X = sp.random(40, 30, density=0.3, format="csr", dtype=np.float32, random_state=1)
-    scale = rng.normal(size=30).astype(np.float32)
-    expected = X.toarray() * scale
-    _scale_columns(X, scale, block=7)  # several blocks, the last one partial
-    np.testing.assert_allclose(X.toarray(), expected, rtol=1e-6)
+    scale = np.random.default_rng(0).normal(size=30).astype(np.float32)
+    rows = np.array([5, 0, 5, 39, 12, 12])  # any order, with repeats, as a head's positive then negative rows
+    out = _scaled_rows(X, rows, scale)
+    assert out.shape == (6, 30) and out.dtype == np.float32 and out.indices.dtype == np.int32
+    np.testing.assert_array_equal(out.toarray(), X[rows].toarray() * scale)  # the same float32 products
+    assert (_scaled_rows(X, rows, None) != X[rows]).nnz == 0
+    assert _scaled_rows(X, np.array([], dtype=np.int64), scale).shape == (0, 30)
+
+
+def test_class_sums_are_the_weighted_column_sums_of_each_class():
+    X = sp.random(50, 20, density=0.25, format="csr", dtype=np.float32, random_state=2)
+    rows = np.array([3, 7, 7, 49, 0, 21])
+    positive = np.array([True, True, False, False, True, False])
+    w = np.random.default_rng(3).random(6)
+    pos, neg = _class_sums(X, rows, positive, w)
+    np.testing.assert_allclose(pos, X[rows].T @ (w * positive), rtol=1e-6)
+    np.testing.assert_allclose(neg, X[rows].T @ (w * ~positive), rtol=1e-6)
 
 
 def test_nb_ratio_favours_the_features_of_positives():
@@ -24,12 +36,9 @@ def test_nb_ratio_favours_the_features_of_positives():
     y = np.array([1, 1, 0, 0])
     r = nb_ratio(X, y, np.ones(4), smoothing=0.1)
     assert r[0] > 0 > r[1] and abs(r[2]) < 1e-6
-
-
-def test_weighted_column_sums_match_the_transposed_product():
-    X = sp.random(50, 20, density=0.25, format="csr", dtype=np.float32, random_state=2)
-    w = np.random.default_rng(3).random(50)
-    np.testing.assert_allclose(_weighted_column_sums(X, w, rows_per_block=8), X.T @ w, rtol=1e-6)
+    # over chosen rows: rows 2 and 3 taken as the positives reverse the first two columns
+    r = nb_ratio(X, np.array([1, 1, 0, 0]), np.ones(4), smoothing=0.1, rows=np.array([2, 3, 0, 1]))
+    assert r[1] > 0 > r[0] and abs(r[2]) < 1e-6
 
 
 def test_letters_keep_exactly_the_alphanumeric_characters_of_every_code_point():
