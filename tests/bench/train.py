@@ -82,10 +82,13 @@ def main() -> None:
     held_out = (card.get("cross_validation") or {}).get("metrics") or {}
     if held_out:
         print("\nheld-out figures of the card (4 decimals), thresholds at reject / review:")
+        def fmt(x: float | None) -> str:
+            return "-" if x is None else f"{x:.4f}"
+
         for category, m in held_out.items():
             m = m["all"]
-            print(f"  {category:16s} ROC-AUC {m['roc_auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  "
-                  f"thresholds {m['at_reject']['threshold']:.4f} / {m['at_review']['threshold']:.4f}")
+            print(f"  {category:16s} ROC-AUC {fmt(m['roc_auc'])}  PR-AUC {fmt(m['pr_auc'])}  "
+                  f"thresholds {fmt(m['at_reject']['threshold'])} / {fmt(m['at_review']['threshold'])}")
     if metrics.strip():
         print("\n" + metrics.rstrip())
 
