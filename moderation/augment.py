@@ -77,24 +77,102 @@ def swap_groups(text: str, terms: IdentityTerms, rng: np.random.Generator,
                 pattern: re.Pattern[str] | None = None, table: dict | None = None) -> str | None:
     """`text` with every group name replaced by another group's same form and every place by another
     place; None if it names none."""
-    pattern = pattern or terms.pattern()
-    table = table or terms.lookup()
-    mapping: dict[int, int] = {}
+    matches = list((pattern or terms.pattern()).finditer(text))
+    return _swap(text, matches, terms, rng, table or terms.lookup(), {}) if matches else None
 
-    def replace(match: re.Match[str]) -> str:
+
+def _swap(text: str, matches: list[re.Match[str]], terms: IdentityTerms, rng: np.random.Generator,
+          table: dict, pools: dict[tuple[int, int], np.ndarray]) -> str:
+    """`text` with the names that `matches` found swapped: `pattern.sub` with the same random draws.
+
+    `pools` keeps `terms.others(group, form)` as arrays between calls (filled here as needed).
+    """
+    mapping: dict[int, int] = {}
+    pieces, end = [], 0
+    for match in matches:
         word = match.group(0)
+        pieces.append(text[end:match.start()])
+        end = match.end()
         if word.lower() not in table:  # matched through a case rule lower() does not invert ("İstanbul")
-            return word
+            pieces.append(word)
+            continue
         g, k = table[word.lower()]
         if g not in mapping:
-            mapping[g] = int(rng.choice(terms.others(g, k)))
+            pool = pools.get((g, k))
+            if pool is None:
+                pool = pools[(g, k)] = np.array(terms.others(g, k))
+            mapping[g] = int(rng.choice(pool))
         new = terms.form(mapping[g], k)
         if word[:1].isupper() and not new[:1].isupper():
             new = new[:1].upper() + new[1:]
-        return new
+        pieces.append(new)
+    pieces.append(text[end:])
+    return "".join(pieces)
 
-    out, n = pattern.subn(replace, text)
-    return out if n else None
+
+_WORD = re.compile(r"\w+")
+
+
+def _case_matches(chars: set[str]) -> set[str]:
+    """Every character that a case-insensitive pattern made of `chars` matches (surrogates aside)."""
+    if not chars:
+        return set()
+    codes = np.concatenate([np.arange(0xD800), np.arange(0xE000, 0x110000)]).astype("<u4")
+    everything = codes.tobytes().decode("utf-32-le")
+    return set(re.findall("[" + "".join(re.escape(c) for c in sorted(chars)) + "]", everything, re.IGNORECASE))
+
+
+class NameFinder:
+    """Every match of `terms.pattern()` in a text, as `list(pattern.finditer(text))` but quicker.
+
+    A match of the pattern starts a run of word characters (`\\w+`) in the text, and that run,
+    whole, matches the first word of its form case-insensitively (what follows the first word in a
+    form is a non-word character, and so is the text's character there). So the pattern is only
+    tried where such a run starts, and not at all in a text without one: the runs are looked up,
+    each distinct run once, in a pattern of the first words. When a form starts with a non-word
+    character, or a case rule pairs a word character of the forms with a non-word one (U+0345 and
+    "ι") or the reverse, it falls back to the whole pattern.
+
+    >>> finder = NameFinder(IdentityTerms((("Kurdish", "Kurds", "Kurd"), ("Greek", "Greeks", "Greek"))))
+    >>> [m.group(0) for m in finder.find("KURDS and Greek_ or greeks")]
+    ['KURDS', 'greeks']
+    """
+
+    def __init__(self, terms: IdentityTerms) -> None:
+        self.pattern = terms.pattern()
+        forms = sorted({f for g in terms.groups for f in g if f} | set(terms.places))
+        firsts = [_WORD.match(f) for f in forms]
+        word_chars = {c for f in forms for c in f if _WORD.fullmatch(c)}
+        other_chars = {c for f in forms for c in f} - word_chars
+        self.exact = bool(forms) and None not in firsts and all(
+            _WORD.fullmatch(c) for c in _case_matches(word_chars)) and not any(
+            _WORD.fullmatch(c) for c in _case_matches(other_chars))
+        words = sorted({m.group(0) for m in firsts if m is not None})
+        self._first = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+        self._known: set[str] = set()  # runs looked up so far
+        self._names: set[str] = set()  # those that match a first word
+
+    def find(self, text: str) -> list[re.Match[str]]:
+        """The pattern's matches in `text`, in order."""
+        if not self.exact:
+            return list(self.pattern.finditer(text))
+        runs = _WORD.findall(text)
+        if not self._known.issuperset(runs):
+            for run in set(runs).difference(self._known):
+                self._known.add(run)
+                if self._first.fullmatch(run):
+                    self._names.add(run)
+        if self._names.isdisjoint(runs):
+            return []
+        found: list[re.Match[str]] = []
+        end = 0
+        for run in _WORD.finditer(text):
+            if run.start() >= end and run.group(0) in self._names:
+                match = self.pattern.match(text, run.start())  # its look-behind sees the text before
+                if match:
+                    found.append(match)
+                    end = match.end()
+        return found
 
 
 def augment(examples, terms: IdentityTerms, copies: dict[str, int], seed: int = 0):
@@ -102,15 +180,15 @@ def augment(examples, terms: IdentityTerms, copies: dict[str, int], seed: int = 
     from moderation.training import Examples
 
     rng = np.random.default_rng(seed)
-    pattern, table = terms.pattern(), terms.lookup()
+    finder, table, pools = NameFinder(terms), terms.lookup(), {}
     texts, index = [], []
     for i, text in enumerate(examples.texts):
         n = copies.get(examples.sources[i], copies.get("default", 0))
+        matches = finder.find(text) if n > 0 else []  # found once for all the copies
+        if not matches:
+            continue
         for _ in range(n):
-            swapped = swap_groups(text, terms, rng, pattern, table)
-            if swapped is None:
-                break
-            texts.append(swapped)
+            texts.append(_swap(text, matches, terms, rng, table, pools))
             index.append(i)
     if not index:
         return examples

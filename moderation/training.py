@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
@@ -55,50 +57,66 @@ class Examples:
 def aggregate(labels: LabelSet, policy: Policy) -> Examples:
     """Merge rows of the same comment: per source the raters' mean, across sources a weighted mean."""
     k = len(labels.categories)
-    index: dict[str, int] = {}
+    index: dict[str, int] = {}  # text key → comment
     texts: list[str] = []
-    # per (comment, source): sums and counts of known values
-    sums: dict[tuple[int, str], np.ndarray] = {}
-    counts: dict[tuple[int, str], np.ndarray] = {}
+    keys: list[str] = []
+    seen: dict[str, int] = {}  # raw text → comment (rows often repeat a text verbatim)
+    comment = np.empty(len(labels.texts), dtype=np.int64)
     for i, text in enumerate(labels.texts):
-        key = text_key(text)
-        n = index.setdefault(key, len(texts))
-        if n == len(texts):
-            texts.append(text)
-        row = labels.values[i]
-        known = ~np.isnan(row)
-        cell = (n, labels.sources[i])
-        if cell not in sums:
-            sums[cell] = np.zeros(k)
-            counts[cell] = np.zeros(k)
-        sums[cell][known] += row[known]
-        counts[cell][known] += 1
+        n = seen.get(text)
+        if n is None:
+            key = text_key(text)
+            n = index.setdefault(key, len(texts))
+            if n == len(texts):
+                texts.append(text)
+                keys.append(key)
+            seen[text] = n
+        comment[i] = n
+    # one cell per (comment, source), numbered in the order of its first row
+    source_names = sorted(set(labels.sources))
+    source_of = {name: s for s, name in enumerate(source_names)}
+    source = np.fromiter((source_of[name] for name in labels.sources), dtype=np.int64, count=len(labels.sources))
+    cells, first, cell = np.unique(comment * len(source_names) + source, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # cells by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    cell = rank[cell.ravel()]
+    cell_comment, cell_source = (cells // len(source_names))[order], (cells % len(source_names))[order]
+    values = np.asarray(labels.values, dtype=np.float64).reshape(len(labels.texts), k)
+    known = ~np.isnan(values)
+    sums = np.zeros((order.size, k))
+    counts = np.zeros((order.size, k))
+    np.add.at(sums, cell, np.where(known, values, 0.0))  # row by row, in row order
+    np.add.at(counts, cell, known.astype(np.float64))
     n_texts = len(texts)
+    w = np.array([policy.source_weight(name) for name in source_names])[cell_source]
+    has = counts > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(has, w[:, None] * sums / np.where(has, counts, 1.0), 0.0)
     num = np.zeros((n_texts, k))
     den = np.zeros((n_texts, k))
+    np.add.at(num, cell_comment, mean)  # cell by cell, in order of first appearance
+    np.add.at(den, cell_comment, np.where(has, w[:, None], 0.0))
     weight = np.zeros((n_texts, k))
-    best = [("", -1.0)] * n_texts
+    np.maximum.at(weight, cell_comment, np.where(has, w[:, None], 0.0))
+    # the source that weighs most: of the comment's cells with the largest weight, the first one
+    best_w = np.full(n_texts, -1.0)
+    np.maximum.at(best_w, cell_comment, w)
+    top = np.flatnonzero(w == best_w[cell_comment])
+    best = np.full(n_texts, order.size, dtype=np.int64)
+    np.minimum.at(best, cell_comment[top], top)
+    excluded = np.array([name in policy.not_for_evaluation for name in source_names], dtype=bool)
     evaluable = np.ones(n_texts, dtype=bool)
-    for (n, source), s in sums.items():
-        c = counts[(n, source)]
-        w = policy.source_weight(source)
-        known = c > 0
-        num[n, known] += w * s[known] / c[known]
-        den[n, known] += w
-        weight[n, known] = np.maximum(weight[n, known], w)
-        if w > best[n][1]:
-            best[n] = (source, w)
-        if source in policy.not_for_evaluation:
-            evaluable[n] = False
+    evaluable[cell_comment[excluded[cell_source]]] = False
     with np.errstate(invalid="ignore", divide="ignore"):
         soft = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
     return Examples(
         texts=texts,
         soft=soft.astype(np.float64),
         weight=weight,
-        sources=[b[0] for b in best],
+        sources=[source_names[b] for b in cell_source[best]],
         evaluable=evaluable,
-        groups=near_duplicate_groups(texts),
+        groups=_groups(keys),
     )
 
 
@@ -112,9 +130,25 @@ def prepare(labels: LabelSet, policy: Policy, terms: "IdentityTerms | None" = No
     return examples
 
 
+_NOT_LETTERS = re.compile(r"[\W_]+")  # \w is str.isalnum() plus "_": this keeps exactly the isalnum() characters
+_ASCII_NOT_LETTERS = bytes(c for c in range(128) if not chr(c).isalnum())
+
+
+def _letters(key: str) -> str:
+    """The letters and digits of a text key (the characters for which `str.isalnum()` is true)."""
+    if key.isascii():  # most comments: a byte-level deletion, many times faster than the pattern
+        return key.encode("ascii").translate(None, _ASCII_NOT_LETTERS).decode("ascii")
+    return _NOT_LETTERS.sub("", key)
+
+
 def near_duplicate_groups(texts: list[str], width: int = 48) -> np.ndarray:
     """Group comments that share their first or last `width` letters and digits (union-find)."""
-    parent = list(range(len(texts)))
+    return _groups([text_key(text) for text in texts], width)
+
+
+def _groups(keys: list[str], width: int = 48) -> np.ndarray:
+    """`near_duplicate_groups` of the comments whose text keys are `keys`."""
+    parent = list(range(len(keys)))
 
     def find(a: int) -> int:
         while parent[a] != a:
@@ -122,18 +156,18 @@ def near_duplicate_groups(texts: list[str], width: int = 48) -> np.ndarray:
             a = parent[a]
         return a
 
+    letters = [_letters(key) for key in keys]
     for part in ("head", "tail"):
         seen: dict[str, int] = {}
-        for i, text in enumerate(texts):
-            letters = "".join(ch for ch in text_key(text) if ch.isalnum())
-            if len(letters) < 12:
-                key = letters
+        for i, chars in enumerate(letters):
+            if len(chars) < 12:
+                key = chars
             else:
-                key = letters[:width] if part == "head" else letters[-width:]
+                key = chars[:width] if part == "head" else chars[-width:]
             j = seen.setdefault(key, i)
             if j != i:
                 parent[find(i)] = find(j)
-    roots = np.array([find(i) for i in range(len(texts))])
+    roots = np.array([find(i) for i in range(len(keys))], dtype=np.int64)
     _, groups = np.unique(roots, return_inverse=True)
     return groups
 
@@ -147,7 +181,7 @@ def evaluation_key(text: str, width: int = 48) -> str:
     >>> evaluation_key("You are  a DISGRACE!") == evaluation_key("you are a disgrace")
     True
     """
-    return "".join(ch for ch in text_key(text) if ch.isalnum())[:width]
+    return _letters(text_key(text))[:width]
 
 
 def evaluation_split(texts: list[str], share: float = EVALUATION_SHARE) -> np.ndarray:
@@ -197,11 +231,8 @@ def _fit_head(X, subset: np.ndarray | None, soft: np.ndarray, weight: np.ndarray
     sw *= len(sw) / sw.sum()
     clf = SGDClassifier(loss="log_loss", alpha=alpha, max_iter=config.epochs, tol=None, average=True,
                         random_state=config.seed)
-    features = X[rows]
-    scale = None
-    if config.nb_smoothing > 0:
-        scale = nb_ratio(features, y, sw, config.nb_smoothing)
-        _scale_columns(features, scale)  # in place: `features` is this head's own copy
+    scale = nb_ratio(X, y, sw, config.nb_smoothing, rows) if config.nb_smoothing > 0 else None
+    features = _scaled_rows(X, rows, scale)  # this head's own copy of its rows, already scaled
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a fixed number of epochs is the design
         clf.fit(features, y, sample_weight=sw)
@@ -211,11 +242,45 @@ def _fit_head(X, subset: np.ndarray | None, soft: np.ndarray, weight: np.ndarray
     return coef.astype(np.float32), float(clf.intercept_[0])
 
 
-def _scale_columns(X, scale: np.ndarray, block: int = 1 << 22) -> None:
-    """Multiply each stored value of the CSR matrix X by its column's scale, in place, a block at a time
-    (one temporary of the whole matrix's size per head would cost as much memory as the head's rows)."""
-    for start in range(0, X.nnz, block):
-        X.data[start:start + block] *= scale[X.indices[start:start + block]]
+def _class_sums_kernel(indptr, indices, data, rows, positive, weight, n_features):
+    """Weighted column sums of the rows `rows` of a CSR matrix, the positive rows' and the others'."""
+    sums = np.zeros((2, n_features))
+    for i in range(rows.shape[0]):
+        r, w, c = rows[i], weight[i], 0 if positive[i] else 1
+        for p in range(indptr[r], indptr[r + 1]):
+            sums[c, indices[p]] += w * data[p]
+    return sums
+
+
+def _scale_kernel(indices, data, scale):
+    """Each value of a CSR matrix's `data` times the scale of its column, in place."""
+    for p in range(data.shape[0]):
+        data[p] *= scale[indices[p]]
+
+
+@cache
+def _kernel(name: str) -> Callable:
+    """The compiled kernel `name` (numba, without the GIL: heads fitted on threads run side by side)."""
+    from moderation.features import _jit
+
+    return _jit(globals()[name])
+
+
+def _class_sums(X, rows: np.ndarray, positive: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`X[rows].T @ (weight * positive)` and `X[rows].T @ (weight * ~positive)` for a CSR matrix, in one
+    pass over the rows and without copying them."""
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    sums = _kernel("_class_sums_kernel")(X.indptr, X.indices, X.data, rows, np.ascontiguousarray(positive, bool),
+                                          np.ascontiguousarray(weight, np.float64), X.shape[1])
+    return sums[0], sums[1]
+
+
+def _scaled_rows(X, rows: np.ndarray, scale: np.ndarray | None):
+    """`X[rows]` (CSR) with each value multiplied by its column's `scale` (None: as they are)."""
+    out = X[rows]
+    if scale is not None:
+        _kernel("_scale_kernel")(out.indices, out.data, np.ascontiguousarray(scale, out.dtype))
+    return out
 
 
 def release_free_memory() -> None:
@@ -236,21 +301,16 @@ def release_free_memory() -> None:
         trim(0)
 
 
-def _weighted_column_sums(X, row_weight: np.ndarray, rows_per_block: int = 1024) -> np.ndarray:
-    """`X.T @ row_weight` for a CSR matrix, a block of rows at a time (scipy's product copies X whole)."""
-    out = np.zeros(X.shape[1])
-    for a in range(0, X.shape[0], rows_per_block):
-        b = min(a + rows_per_block, X.shape[0])
-        lo, hi = X.indptr[a], X.indptr[b]
-        w = np.repeat(row_weight[a:b], np.diff(X.indptr[a:b + 1]))
-        out += np.bincount(X.indices[lo:hi], weights=X.data[lo:hi] * w, minlength=X.shape[1])
-    return out
+def nb_ratio(X, y: np.ndarray, sample_weight: np.ndarray, smoothing: float, rows: np.ndarray | None = None
+             ) -> np.ndarray:
+    """Log-count ratio per feature: log of (positive share of the feature) / (negative share).
 
-
-def nb_ratio(X, y: np.ndarray, sample_weight: np.ndarray, smoothing: float) -> np.ndarray:
-    """Log-count ratio per feature: log of (positive share of the feature) / (negative share)."""
-    positive = _weighted_column_sums(X, np.where(y == 1, sample_weight, 0.0)) + smoothing
-    negative = _weighted_column_sums(X, np.where(y == 0, sample_weight, 0.0)) + smoothing
+    Over the rows `rows` of X (default: all of them), where `y[i]` and `sample_weight[i]` are those
+    of row `rows[i]`.
+    """
+    rows = np.arange(X.shape[0]) if rows is None else rows
+    positive, negative = _class_sums(X, rows, np.asarray(y) == 1, sample_weight)
+    positive, negative = positive + smoothing, negative + smoothing
     return np.log((positive / positive.sum()) / (negative / negative.sum())).astype(np.float32)
 
 
@@ -274,33 +334,55 @@ def _fit_platt(z: np.ndarray, soft: np.ndarray) -> tuple[float, float]:
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
-def _run(tasks: list[tuple], n_jobs: int) -> list:
-    from joblib import Parallel, delayed
+def _fit_heads(X, examples: Examples, config: TrainConfig, alphas: list[float], cross_validate: bool = True,
+               final: bool = True) -> tuple[np.ndarray | None, list[tuple[np.ndarray, float]]]:
+    """Out-of-fold raw scores (GroupKFold over near-duplicate groups; None unless `cross_validate`) and
+    the heads fitted on all comments (none unless `final`), every head fitted in one pool of threads.
 
-    return Parallel(n_jobs=n_jobs, prefer="threads")(delayed(_fit_head)(*t) for t in tasks)
+    The heads go to the threads largest first, so that no thread is left alone with a large one.
+    """
+    from joblib import Parallel, delayed
+    from sklearn.model_selection import GroupKFold
+
+    n, k = examples.soft.shape
+    known = ~np.isnan(examples.soft) & (examples.weight > 0)
+    folds = list(GroupKFold(n_splits=config.folds).split(np.zeros(n), groups=examples.groups)) if cross_validate else []
+    tasks, sizes = [], []
+    for train, _test in folds:
+        for j in range(k):
+            tasks.append((X, train, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
+            sizes.append(np.count_nonzero(known[train, j]))
+    for j in range(k) if final else ():
+        tasks.append((X, None, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
+        sizes.append(np.count_nonzero(known[:, j]))
+    order = np.argsort(sizes, kind="stable")[::-1]
+    done = Parallel(n_jobs=config.n_jobs, prefer="threads")(delayed(_fit_head)(*tasks[t]) for t in order)
+    fitted: list = [None] * len(tasks)
+    for t, result in zip(order, done):
+        fitted[t] = result
+    oof = None
+    if cross_validate:
+        oof = np.full((n, k), np.nan)
+        for f, (_train, test) in enumerate(folds):
+            rows = X[test]
+            for j in range(k):
+                coef, intercept = fitted[f * k + j]
+                oof[test, j] = np.asarray(rows @ coef).ravel() + intercept
+    return oof, fitted[len(folds) * k:]
 
 
 def cross_validated_scores(X, examples: Examples, config: TrainConfig, alphas: list[float]) -> np.ndarray:
     """Out-of-fold raw scores for every comment and category, from GroupKFold over near-duplicate groups."""
-    from sklearn.model_selection import GroupKFold
-
-    n, k = examples.soft.shape
-    oof = np.full((n, k), np.nan)
-    folds = list(GroupKFold(n_splits=config.folds).split(np.zeros(n), groups=examples.groups))
-    tasks, where = [], []
-    for f, (train, _test) in enumerate(folds):
-        for j in range(k):
-            tasks.append((X, train, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
-            where.append((f, j))
-    for (f, j), (coef, intercept) in zip(where, _run(tasks, config.n_jobs)):
-        test = folds[f][1]
-        oof[test, j] = np.asarray(X[test] @ coef).ravel() + intercept
-    return oof
+    return _fit_heads(X, examples, config, alphas, final=False)[0]
 
 
 def held_out(X, examples: Examples, policy: Policy, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, dict, dict]:
     """Calibrated out-of-fold probabilities, the Platt parameters, derived thresholds and metrics."""
-    oof = cross_validated_scores(X, examples, config, _alphas(policy, config))
+    return _calibrated(cross_validated_scores(X, examples, config, _alphas(policy, config)), examples, policy)
+
+
+def _calibrated(oof: np.ndarray, examples: Examples, policy: Policy) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+    """`held_out` from the out-of-fold raw scores `oof`."""
     calibration = np.array([_fit_platt(oof[:, j], examples.soft[:, j]) for j in range(len(policy.names))])
     proba = calibrate(oof, calibration)
     thresholds = derive_thresholds(proba, examples, policy)
@@ -312,7 +394,14 @@ def featurize(examples: Examples, config: TrainConfig, featurizer=None):
     from moderation.features import HashingTfidf
 
     featurizer = featurizer if featurizer is not None else HashingTfidf(**config.featurizer)
-    return featurizer, featurizer.fit_transform(normalize_batch(examples.texts)).tocsr()
+    texts = normalize_batch(examples.texts)
+    if not isinstance(featurizer, HashingTfidf) or featurizer.n_jobs is not None:
+        return featurizer, featurizer.fit_transform(texts).tocsr()
+    featurizer.n_jobs = config.n_jobs  # fitted on the training's threads (the matrix does not depend on them),
+    try:                               # saved as it was given
+        return featurizer, featurizer.fit_transform(texts).tocsr()
+    finally:
+        featurizer.n_jobs = None
 
 
 @dataclass
@@ -369,18 +458,18 @@ def training_run(
     metrics: dict = {}
     thresholds = policy.thresholds()
     proba = None
-    if cross_validate:
-        proba, calibration, thresholds, metrics = held_out(X, examples, policy, config)
-        release_free_memory()
-        log(f"cross-validated {config.folds} folds ({time.perf_counter() - started:.1f} s)")
-
     alphas = _alphas(policy, config)
-    fitted = _run([(X, None, examples.soft[:, j], examples.weight[:, j], config, alphas[j]) for j in range(k)],
-                  config.n_jobs)
+    oof, fitted = _fit_heads(X, examples, config, alphas, cross_validate)
+    release_free_memory()
+    folds = f"{config.folds} folds × {k} categories + " if cross_validate else ""
+    log(f"trained {folds}{k} heads on all comments ({time.perf_counter() - started:.1f} s)")
+    if oof is not None:
+        proba, calibration, thresholds, metrics = _calibrated(oof, examples, policy)
+        log(f"cross-validated {config.folds} folds: calibrated, thresholds and metrics "
+            f"({time.perf_counter() - started:.1f} s)")
     coef = np.stack([c for c, _ in fitted], axis=1)
     intercept = np.array([b for _, b in fitted])
     seconds = time.perf_counter() - started
-    log(f"trained {k} heads ({seconds:.1f} s)")
     card = {
         "model": "normalise → hashed word+char TF-IDF → NB-weighted logistic regression per category "
                  "(averaged SGD) "

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moderation.augment import IdentityTerms, augment, swap_groups
+from moderation.augment import IdentityTerms, NameFinder, augment, swap_groups
 from moderation.errors import PolicyError
 from moderation.labels import LabelSet
 from moderation.training import aggregate
@@ -85,3 +85,67 @@ def test_bad_places(tmp_path):
 def test_a_name_matched_through_a_special_capital_is_left_alone(terms):
     terms = IdentityTerms(terms.groups, ("Istanbul", "Kars"))
     assert swap_groups("İstanbul and Kars", terms, np.random.default_rng(0)).startswith("İstanbul and ")
+
+
+TRICKY = [
+    "Turks_ and _Turks and Turks", "TURKISH, turkish and TuRkS", "İstanbul and ıranians; IRANIAN",
+    "Kurds with a Kelvin sign: \u212aurds", "Rusſians and RUSSIANS", "gay people, gay  people, Gay People",
+    "gay-people and gay_people and gay person", "Երևան and ԵՐԵՎԱՆ, Ереван and ЕРЕВАНА", "nothing to see here",
+    "Θεσσαλονίκη and ΘΕΣΣΑΛΟΝΊΚΗ", "an Armenian's view", "the ArmenianArmenians", "",
+]
+
+
+def test_the_name_finder_finds_what_the_pattern_finds(terms):
+    terms = IdentityTerms(terms.groups, ("İstanbul", "Ереван", "Երևան", "Θεσσαλονίκη", "Kars"))
+    finder = NameFinder(terms)
+    assert finder.exact  # the quick path is taken with these forms
+    pattern = terms.pattern()
+    for text in TRICKY * 2:  # twice: the second time every word has been looked up already
+        assert [m.span() for m in finder.find(text)] == [m.span() for m in pattern.finditer(text)], text
+    assert [m.group(0) for m in finder.find("İstanbul and ıranians; IRANIAN")] == ["İstanbul", "ıranians", "IRANIAN"]
+
+
+@pytest.mark.parametrize("forms", [("'Ndrangheta", "Camorra"), ("Ιθάκη", "Κέρκυρα")])
+def test_the_name_finder_falls_back_to_the_pattern_when_word_boundaries_would_differ(forms):
+    # a form starting with a non-word character; a Greek iota, which matches U+0345, a non-word character
+    terms = IdentityTerms((("Kurdish", "Kurds", "Kurd"), ("Greek", "Greeks", "Greek")), forms)
+    finder = NameFinder(terms)
+    assert not finder.exact
+    for text in ["the 'Ndrangheta and the Camorra", "ΙΘΆΚΗ, Ιθάκη and \u0345θάκη", "Kurds"]:
+        assert [m.span() for m in finder.find(text)] == [m.span() for m in terms.pattern().finditer(text)]
+
+
+def test_augment_copies_are_the_pattern_substitutions_with_the_same_draws(terms, policy):
+    terms = IdentityTerms(terms.groups, ("Istanbul", "Kars", "Baku"))
+    texts = TRICKY + ["istanbul again", "Kars, then Baku", "Turks " * 3]
+    labels = LabelSet(categories=policy.names, texts=texts, sources=["jigsaw"] * len(texts),
+                      annotators=[""] * len(texts), ids=[str(i) for i in range(len(texts))],
+                      files=["f"] * len(texts), lines=list(range(2, 2 + len(texts))),
+                      values=np.zeros((len(texts), 4), dtype=np.float32))
+    base = aggregate(labels, policy)
+    out = augment(base, terms, {"default": 3}, seed=5)
+
+    # the reference: `pattern.subn` with a replacement drawing from the same generator
+    rng, pattern, table, expected = np.random.default_rng(5), terms.pattern(), terms.lookup(), []
+    for text in base.texts:
+        for _ in range(3):
+            mapping = {}
+
+            def replace(match):
+                word = match.group(0)
+                if word.lower() not in table:
+                    return word
+                g, k = table[word.lower()]
+                if g not in mapping:
+                    mapping[g] = int(rng.choice(terms.others(g, k)))
+                new = terms.form(mapping[g], k)
+                return new[:1].upper() + new[1:] if word[:1].isupper() and not new[:1].isupper() else new
+
+            swapped, n = pattern.subn(replace, text)
+            if not n:
+                break
+            expected.append(swapped)
+    assert out.texts[len(base.texts):] == expected and out.copies == len(expected) > 0
+    # matched through case rules that lower() does not invert, "İstanbul" and "ıranians" are kept as written
+    kept = [t for t in expected if t.startswith("İstanbul and ıranians; ")]
+    assert len(kept) == 3 and not any(t.endswith("IRANIAN") for t in kept)
