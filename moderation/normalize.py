@@ -285,8 +285,8 @@ def _unleet_run(m: re.Match) -> str:
     `0 1 3 4 5 7 $ @ € ©` in two or more places is leetspeak throughout ("7r@mp", "3r0t1c", "@r$e",
     "gr0p3"): when it reads as a word of the vocabulary, every run reads as that word's letters,
     whatever the rules below say; when it reads as none but has three letters or more and no other
-    digit, each of those stand-ins reads as its own letter ("3r0t1c" -> "erotic"; a leading "@"
-    stays, "@j0hn_d03" -> "@john_doe"; "h1n1", "4x4", "b52s" stay). Otherwise digits stay when there are more than two
+    digit, each of those stand-ins reads as its own letter ("3r0t1c" -> "erotic"; not in a mention,
+    "@pr3ttyn33", nor "h1n1", "4x4", "b52s"). Otherwise digits stay when there are more than two
     ("mr3003nights") or the token starts or ends with a digit ("4x4", "h1n1", "mp3s").
     `_ ! #` more often join two words ("user_talk", "great!thanks", "Page#Section") than hide a
     letter, so they count only in a token of letters around them alone whose shorter side has at
@@ -318,10 +318,8 @@ def _unleet_run(m: re.Match) -> str:
         reading = _reading(text, first, last, start, end)
         if reading is not None:
             return reading
-        mention = text[first] == "@"
-        if places - mention >= 2 and _decodable(text[first:last]):
-            return "".join(c if c not in _LEET_CHARS or (c == "@" and mention and start + k == first)
-                           else c.translate(_LEET) for k, c in enumerate(run))
+        if text[first] != "@" and _decodable(text[first:last]):  # not a mention ("@pr3ttyn33")
+            return "".join(c.translate(_LEET) if c in _LEET_CHARS else c for c in run)
     by_rule = _unleet_by_rule(text, start, end, run, first, last, letter_before, letter_after)
     if by_rule != run or (start == first and run[0] == "@" and text[end : end + 1] not in ("s", "$")):  # "@name"
         return by_rule

@@ -55,7 +55,7 @@ DISGUISES = [
     # ... and each stand-in its own letter when no word fits
     ("3r0t1c", "erotic"),
     ("7r0u$ersnake", "trousersnake"),
-    ("@j0hn_d03", "@john_doe"),  # a mention keeps its "@", a mask stays
+    ("m3t@ll1k@", "metallika"),
     # a lone stand-in at a word's end or start when the word then reads as a vocabulary word
     ("boob$", "boobs"),
     ("boob$!!", "boobs!!"),
@@ -131,6 +131,7 @@ SENSIBLE = [
     ("top5 win7 ps4 iphone5 web3", "top5 win7 ps4 iphone5 web3"),  # the letters before are a word
     ("0pen 1st 4chan 3some 4ever", "0pen 1st 4chan 3some 4ever"),  # the letters after are a word, or none fits
     ("@user1 @braham ho3 A$", "@user1 @braham ho3 a$"),  # mentions; under four letters
+    ("@pr3ttyn33 @kr3tz3r15", "@pr3ttyn33 @kr3tz3r15"),  # a mention is no word: its stand-ins stay
 ]
 
 OTHER_SCRIPTS = [  # only case and accents change: no letter becomes its Latin look-alike
