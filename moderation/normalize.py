@@ -27,7 +27,10 @@ character (step 1 removes every NUL of the input), and the caller drops the NULs
    the vocabulary ("what a f u c k" -> "what a fuck", "i h a t e" -> "i hate"; "a s s" -> "ass").
 4. Leetspeak and masks in a word (`_unleet`): "sh1t", "a$$hole", "b!tch", "f*ck", "@ss" -> letters;
    a mask, or a stand-in of two letters ("1": i or l), reads as the best-ranked vocabulary word
-   that fits ("wh*re" -> "whore", "sh*t" -> "shit", "bu11shit" -> "bullshit").
+   that fits ("wh*re" -> "whore", "sh*t" -> "shit", "bu11shit" -> "bullshit"). A word with
+   leetspeak in two places or more is leetspeak throughout, its ends included ("7r@mp", "@r$e",
+   "3r0t1c" -> "erotic"); a lone stand-in at a word's end or start counts when the word then
+   reads as a vocabulary word ("boob$", "3scort"; not "top5", "1st").
 5. Runs of three or more of the same letter become one letter, or two when that reads as the
    better word of the vocabulary: "fuuuuck" -> "fuck", "sooo" -> "so", "killl" -> "kill", while
    doubled letters ("good", "Mississippi") and a word that is nothing but the run ("www", "KKK",

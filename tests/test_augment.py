@@ -85,3 +85,21 @@ def test_bad_places(tmp_path):
 def test_a_name_matched_through_a_special_capital_is_left_alone(terms):
     terms = IdentityTerms(terms.groups, ("Istanbul", "Kars"))
     assert swap_groups("İstanbul and Kars", terms, np.random.default_rng(0)).startswith("İstanbul and ")
+
+
+def test_written_self_identification_rows_name_a_group_and_are_neutral(terms):
+    # Short comments in which a reader says who they are: each must name a group of the terms file,
+    # or it gets no counterfactual copies and teaches nothing about the other groups.
+    import csv
+
+    with open(ROOT / "labels" / "outlet" / "written.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["note"] == "neutral self-identification"]
+    assert len(rows) >= 50
+    pattern = terms.pattern()
+    unnamed = [r["text"] for r in rows if not pattern.search(r["text"])]
+    assert unnamed == []
+    labelled = [r["text"] for r in rows if any(r[c] != "0" for c in ("profanity", "personal_attack",
+                                                                    "identity_attack", "threat"))]
+    assert labelled == []
+    copies = {swap_groups(r["text"], terms, np.random.default_rng(0)) for r in rows}
+    assert None not in copies and not copies & {r["text"] for r in rows}
