@@ -27,7 +27,10 @@ character (step 1 removes every NUL of the input), and the caller drops the NULs
    the vocabulary ("what a f u c k" -> "what a fuck", "i h a t e" -> "i hate"; "a s s" -> "ass").
 4. Leetspeak and masks in a word (`_unleet`): "sh1t", "a$$hole", "b!tch", "f*ck", "@ss" -> letters;
    a mask, or a stand-in of two letters ("1": i or l), reads as the best-ranked vocabulary word
-   that fits ("wh*re" -> "whore", "sh*t" -> "shit", "bu11shit" -> "bullshit").
+   that fits ("wh*re" -> "whore", "sh*t" -> "shit", "bu11shit" -> "bullshit"). A word with
+   leetspeak in two places or more is leetspeak throughout, its ends included ("7r@mp", "@r$e",
+   "3r0t1c" -> "erotic"); a lone stand-in at a word's end or start counts when the word then
+   reads as a vocabulary word ("boob$", "3scort"; not "top5", "1st").
 5. Runs of three or more of the same letter become one letter, or two when that reads as the
    better word of the vocabulary: "fuuuuck" -> "fuck", "sooo" -> "so", "killl" -> "kill", while
    doubled letters ("good", "Mississippi") and a word that is nothing but the run ("www", "KKK",
@@ -281,15 +284,23 @@ def _unleet_run(m: re.Match) -> str:
     the vocabulary (`moderation.vocabulary`), is the best-ranked such word's: a mask `* # _` may
     hide any letter ("wh*re" -> "whore", "sh*t" -> "shit", "f**k" -> "fuck"), "1" and "!" an "i"
     or an "l" ("bu11shit"). Otherwise "1 !" are "i" and a mask "u", the letter that completed
-    most masked words of the Jigsaw and Civil Comments samples. Digits stay when there are
-    more than two ("mr3003nights") or the token starts or ends with a digit ("4x4", "h1n1", "mp3s").
+    most masked words of the Jigsaw and Civil Comments samples. A token with stand-ins of
+    `0 1 3 4 5 7 $ @ € ©` in two or more places is leetspeak throughout ("7r@mp", "3r0t1c", "@r$e",
+    "gr0p3"): when it reads as a word of the vocabulary, every run reads as that word's letters,
+    whatever the rules below say; when it reads as none but has three letters or more and no other
+    digit, each of those stand-ins reads as its own letter ("3r0t1c" -> "erotic"; not in a mention,
+    "@pr3ttyn33", nor "h1n1", "4x4", "b52s"). Otherwise digits stay when there are more than two
+    ("mr3003nights") or the token starts or ends with a digit ("4x4", "h1n1", "mp3s").
     `_ ! #` more often join two words ("user_talk", "great!thanks", "Page#Section") than hide a
     letter, so they count only in a token of letters around them alone whose shorter side has at
     most two letters and longer side at most five ("sh_t", "b!tch", "f#cking"). At the end of a
-    word only "$$" ("a$$") and two or more masks count ("f***"; not the footnote in "word*" nor
-    "**bold**"); at its start only an "@" spelling "ass" ("@ss"; "@user" is a mention) or a lone
-    "$" when the word then reads as a vocabulary word of four letters or more ("$hit", "$cam";
-    not "$usd"). Leading digits stay ("1st", "5am"). A run inside a word that reads as no word of
+    word only "$$" ("a$$"), two or more masks ("f***"; not the footnote in "word*" nor
+    "**bold**") and a lone stand-in after two letters or more when the word then reads as a
+    vocabulary word of four letters or more ("boob$", "nonc3"), for a digit only if the letters
+    before it are no word ("top5", "win7" stay); at its start only an "@" spelling "ass" ("@ss";
+    "@user" is a mention), a lone "$" when the word then reads as a vocabulary word of four
+    letters or more ("$hit", "$cam"; not "$usd"), and a lone digit when it then does and the
+    letters after it are no word ("3scort", "5tupid"; "1st", "5am", "0pen" stay). A run inside a word that reads as no word of
     the vocabulary is a mask when the word then reads as a violation word ("c1nt" -> "cunt").
     Whatever these rules say, a run becomes letters when the whole token then reads as one of the
     vocabulary's violation words ("5lut", "shi7", "@s$"; "5am" stays, "sam" is not one), except
@@ -305,6 +316,13 @@ def _unleet_run(m: re.Match) -> str:
         first -= 1
     while last < len(text) and _is_token(text[last]):
         last += 1
+    places = _leet_places(text, first, last)
+    if places >= 2:  # "7r@mp", "3r0t1c", "@r$e"
+        reading = _reading(text, first, last, start, end)
+        if reading is not None:
+            return reading
+        if text[first] != "@" and _decodable(text[first:last]):  # not a mention ("@pr3ttyn33")
+            return "".join(c.translate(_LEET) if c in _LEET_CHARS else c for c in run)
     by_rule = _unleet_by_rule(text, start, end, run, first, last, letter_before, letter_after)
     if by_rule != run or (start == first and run[0] == "@" and text[end : end + 1] not in ("s", "$")):  # "@name"
         return by_rule
@@ -340,11 +358,52 @@ def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last:
             reading = _reading(text, first, last, start, end)
             if reading and last - first >= 4:
                 return reading
+        if first == start and len(run) == 1 and run in _LEET_DIGITS:  # "3scort"; not "1st", "0pen"
+            return _edge_reading(text, first, last, start, end, text[end:last]) or run
         return run
+    core = run.rstrip(_PUNCTUATION)
+    if len(core) == 1 and core in _EDGE_TAILS and start - first >= 2:  # "boob$", "nonc3"; not "top5"
+        reading = _edge_reading(text, first, last, start, end, text[first:start] if core in _LEET_DIGITS else None)
+        if reading is not None:
+            return reading
     tail = _TAIL.match(run)
     if tail and not (run[0] in "*#" and text[first] in "*#"):
         return tail.group().translate(_LEET) + run[tail.end() :]
     return run
+
+
+_LEET_DIGITS = "013457"
+_EDGE_TAILS = "013457$@€©"  # stand-ins that may end a word alone (the same as `_TRAILS`)
+_LEET_CHARS = frozenset(_EDGE_TAILS)  # the stand-ins that are leetspeak, not masks or punctuation
+
+
+def _leet_places(text: str, first: int, last: int) -> int:
+    """In how many places (runs apart) the token `text[first:last]` has a stand-in of `_LEET_CHARS`."""
+    places, inside = 0, False
+    for char in text[first:last]:
+        leet = char in _LEET_CHARS
+        places += leet and not inside
+        inside = leet or (inside and char in _STANDS_IN)
+    return places
+
+
+def _decodable(token: str) -> bool:
+    """Whether a token of stand-ins in two places or more reads as letters without the vocabulary:
+    ASCII letters and stand-ins only, three letters or more ("3r0t1c"; not "h1n1", "4x4", "b52s")."""
+    return token.isascii() and sum(c.isalpha() for c in token) >= 3 and all(
+        c.isalpha() or c in _STANDS_IN for c in token)
+
+
+def _edge_reading(text: str, first: int, last: int, start: int, end: int, rest: str | None) -> str | None:
+    """The reading of a lone stand-in at a token's start or end (`_reading`) when the token then
+    reads as a vocabulary word of four letters or more and `rest`, the letters beside it, if
+    given, is no word of the vocabulary ("3scort" -> "escort", "nonc3" -> "nonce"; "top5" stays)."""
+    reading = _reading(text, first, last, start, end)
+    if reading is None or len(text[first:last].strip(_PUNCTUATION)) < 4:
+        return None
+    if rest is not None and vocabulary.rank(rest.strip(_PUNCTUATION)) is not None:
+        return None
+    return reading
 
 
 _LEADS = np.array([ord(c) for c in "013457$€©"])  # stand-ins that may start a word ("@" starts mentions)

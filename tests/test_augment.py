@@ -149,3 +149,21 @@ def test_augment_copies_are_the_pattern_substitutions_with_the_same_draws(terms,
     # matched through case rules that lower() does not invert, "İstanbul" and "ıranians" are kept as written
     kept = [t for t in expected if t.startswith("İstanbul and ıranians; ")]
     assert len(kept) == 3 and not any(t.endswith("IRANIAN") for t in kept)
+
+
+def test_written_self_identification_rows_name_a_group_and_are_neutral(terms):
+    # Short comments in which a reader says who they are: each must name a group of the terms file,
+    # or it gets no counterfactual copies and teaches nothing about the other groups.
+    import csv
+
+    with open(ROOT / "labels" / "outlet" / "written.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["note"] == "neutral self-identification"]
+    assert len(rows) >= 50
+    pattern = terms.pattern()
+    unnamed = [r["text"] for r in rows if not pattern.search(r["text"])]
+    assert unnamed == []
+    labelled = [r["text"] for r in rows if any(r[c] != "0" for c in ("profanity", "personal_attack",
+                                                                    "identity_attack", "threat"))]
+    assert labelled == []
+    copies = {swap_groups(r["text"], terms, np.random.default_rng(0)) for r in rows}
+    assert None not in copies and not copies & {r["text"] for r in rows}

@@ -44,6 +44,24 @@ DISGUISES = [
     ("shi7!", "shit!"),
     ("@s$", "ass"),
     ("@s$!!", "ass!!"),
+    # stand-ins in two places or more: leetspeak throughout, a vocabulary word if one fits
+    ("7r@mp", "tramp"),
+    ("@r$e", "arse"),  # the leading "@" of a leetspeak word is no mention
+    ("@n@l", "anal"),
+    ("7i7s", "tits"),
+    ("pedoph1l3", "pedophile"),  # "1" as "i", "3" as "e"
+    ("$w1n3", "swine"),
+    ("l0s3r!!", "loser!!"),
+    # ... and each stand-in its own letter when no word fits
+    ("3r0t1c", "erotic"),
+    ("7r0u$ersnake", "trousersnake"),
+    ("m3t@ll1k@", "metallika"),
+    # a lone stand-in at a word's end or start when the word then reads as a vocabulary word
+    ("boob$", "boobs"),
+    ("boob$!!", "boobs!!"),
+    ("dild0", "dildo"),  # "dild" is no word
+    ("3scort", "escort"),
+    ("5tupid", "stupid"),
     # spaced-out letters
     ("f u c k", "fuck"),
     ("f.u.c.k", "fuck"),
@@ -109,6 +127,11 @@ SENSIBLE = [
     ("$USD 5, 10am 3pm 4u b4 gr8", "$usd 5, 10am 3pm 4u b4 gr8"),  # no violation word to read
     ("@USER @sam", "@user @sam"),
     ("gr$t", "grst"),  # no word fits: the default reading
+    ("h1n1 h5n1 1v1 e4e5 x509 a1b2", "h1n1 h5n1 1v1 e4e5 x509 a1b2"),  # too few letters, or other digits
+    ("top5 win7 ps4 iphone5 web3", "top5 win7 ps4 iphone5 web3"),  # the letters before are a word
+    ("0pen 1st 4chan 3some 4ever", "0pen 1st 4chan 3some 4ever"),  # the letters after are a word, or none fits
+    ("@user1 @braham ho3 A$", "@user1 @braham ho3 a$"),  # mentions; under four letters
+    ("@pr3ttyn33 @kr3tz3r15", "@pr3ttyn33 @kr3tz3r15"),  # a mention is no word: its stand-ins stay
 ]
 
 OTHER_SCRIPTS = [  # only case and accents change: no letter becomes its Latin look-alike
