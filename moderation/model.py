@@ -21,7 +21,7 @@ import numpy as np
 
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
-from moderation.features import HashingTfidf
+from moderation.features import DecisionKernel, HashingTfidf
 from moderation.language import assess_support_many
 from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
@@ -32,6 +32,7 @@ CARD = "card.json"
 POLICY = "policy.toml"
 CURRENT = "current"
 _WORD = re.compile(r"\w+")
+_KERNEL_DOCS = 64  # up to this many comments per call are scored in one compiled call (`Model._kernel`)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,11 @@ class Model:
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores, shape (n, n_categories)."""
-        texts = list(texts)
+        texts = _text_list(texts)
+        if isinstance(self.featurizer, HashingTfidf) and 0 < len(texts) <= _KERNEL_DOCS:
+            # a few comments (the service's): one compiled call, the featuriser's checks done once
+            cp, offsets = normalize_encoded(texts, lower=self.featurizer.lowercase)
+            return self._kernel()(cp, offsets) + self.intercept
         if isinstance(self.featurizer, HashingTfidf):  # fused: text to scores per document, no feature matrix
             encode = partial(normalize_encoded, lower=self.featurizer.lowercase)
             return self.featurizer.decision(texts, self.coef, self.intercept, encode=encode)
@@ -106,6 +111,14 @@ class Model:
         """Calibrated probabilities that each text violates each category, shape (n, n_categories)."""
         raw = self.decision_function(texts)
         return calibrate(raw, self.calibration)
+
+    def _kernel(self) -> DecisionKernel:
+        """The featuriser's `decision_kernel` for `coef`, made on first use (again if either is replaced)."""
+        made = self.__dict__.get("_made_kernel")
+        if made is None or made[0] is not self.featurizer or made[1] is not self.coef:
+            made = (self.featurizer, self.coef, self.featurizer.decision_kernel(self.coef))
+            self.__dict__["_made_kernel"] = made
+        return made[2]
 
     def warm_up(self) -> None:
         """Score and explain a short text once, so that the featuriser's compiled kernels are loaded
@@ -159,7 +172,7 @@ class Model:
 
     def assess(self, texts: Sequence[str], explain: bool = True) -> list[Assessment]:
         """Scores, the policy's decision and (optionally) evidence spans for each text."""
-        texts = list(texts)
+        texts = _text_list(texts)
         proba = self.predict_proba(texts) if texts else np.zeros((0, len(self.categories)))
         out = []
         supports = assess_support_many(texts)  # the texts that need normalising, normalised together
@@ -225,6 +238,18 @@ class Model:
         if make_current:
             point_current(models_dir, version)
         return final
+
+
+def _text_list(texts: Sequence[str], argument: str = "texts") -> list[str]:
+    """`texts` as a list of str; TypeError naming `argument` for a bare str or bytes, or a non-str item."""
+    if isinstance(texts, (str, bytes, bytearray)):
+        raise TypeError(f"{argument}: expected a sequence of comments, found a single {type(texts).__name__}; "
+                        f"pass [text] to score one comment")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{argument}[{i}]: expected str, found {type(text).__name__}")
+    return texts
 
 
 def check_text(text: object, max_chars: int, field: str = "text") -> str:
