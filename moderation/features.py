@@ -553,6 +553,25 @@ def _nb_shares(cols, idf, weights, tf, norm, tf_table, shares):  # noqa: ANN001
         shares[i] = np.float64(dense[which[i]]) / np.float64(dcounts[which[i]])
 
 
+@_jit
+def _nb_explained_occurrences(cp, bmp, astral, cfg, seeds, where, idf, weights, tf, norm, tf_table, like):  # noqa: ANN001
+    """`HashingTfidf.occurrences` of the one document cp (its lower-cased form if the featuriser
+    lower-cases, `where` mapping its positions to the text's): (column, start, end, value) sorted by
+    start, end, column, as `np.lexsort((col, end, start))` sorts them; values in the dtype of `like`."""
+    col, start, end = _nb_occurrences(cp, bmp, astral, cfg, seeds)
+    m = col.shape[0]
+    mapped_start, mapped_end = np.empty(m, np.int64), np.empty(m, np.int64)
+    for i in range(m):  # `_map_spans`
+        mapped_start[i] = where[start[i]]
+        mapped_end[i] = where[end[i] - 1] + 1 if end[i] > start[i] else where[start[i]]
+    value = np.empty(m, like.dtype)
+    _nb_shares(col, idf, weights, tf, norm, tf_table, value)
+    order = np.argsort(col, kind="mergesort")  # stable sorts, least significant key first
+    order = order[np.argsort(mapped_end[order], kind="mergesort")]
+    order = order[np.argsort(mapped_start[order], kind="mergesort")]
+    return col[order], mapped_start[order], mapped_end[order], value[order]
+
+
 @cache
 def _tf_table() -> np.ndarray:
     """1 + log(k) for counts k below 1024, computed as numpy computes it (index 0 unused)."""
@@ -836,13 +855,9 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         if self.idf_.shape[0] != spec.n_features:
             raise ValueError(f"n_features={spec.n_features} but the model was fitted with {self.idf_.shape[0]}")
         low, where = _lower_with_map(text) if self.lowercase else (text, np.arange(len(text) + 1))
-        cp, _, astral = _encode([low])
-        col, start, end = _nb_occurrences(cp, _bmp_word_table(), astral, *_kernel_spec(spec))
-        start, end = _map_spans(start, end, where)
-        value = np.empty(len(col), np.dtype(self.dtype))  # what `_shares(self.transform([text]), col)` gives
-        _nb_shares(col, self.idf_, *self._weighting(), _tf_table(), value)
-        order = np.lexsort((col, end, start))
-        return col[order], start[order], end[order], value[order]
+        cp = np.frombuffer(low.encode("utf-32-le", "surrogatepass"), np.uint32)
+        return _nb_explained_occurrences(cp, _bmp_word_table(), _astral_words(cp), *_kernel_spec(spec), where,
+                                         self.idf_, *self._weighting(), _tf_table(), np.empty(0, self.dtype))
 
     def _spec(self) -> _Spec:
         """The validated parameters that decide the columns; ValueError naming a bad value."""
