@@ -526,6 +526,52 @@ def _nb_occurrences(cp, bmp, astral, cfg, seeds):  # noqa: ANN001
     return grams[:m], starts[:m], ends[:m]
 
 
+@_jit
+def _nb_shares(cols, idf, weights, tf, norm, tf_table, shares):  # noqa: ANN001
+    """shares[i] = occurrence i's share of its column's value in the document's TF-IDF row, the row
+    weighed as `transform` weighs it (`_nb_weigh_chunk` over the distinct columns in column order),
+    each column's value split evenly among its occurrences, in the dtype of `shares`."""
+    m = cols.shape[0]
+    order = np.argsort(cols, kind="mergesort")
+    dcols, dcounts, which, nd = np.empty(m, np.int32), np.empty(m, np.int32), np.empty(m, np.int64), 0
+    for t in range(m):  # the distinct columns in column order, their counts, each occurrence's column
+        i = order[t]
+        if nd == 0 or dcols[nd - 1] != cols[i]:
+            dcols[nd], dcounts[nd] = cols[i], 0
+            nd += 1
+        dcounts[nd - 1] += 1
+        which[i] = nd - 1
+    kept_cols, data = dcols[:nd].copy(), np.empty(nd, shares.dtype)
+    kept = _nb_weigh_chunk(dcounts[:nd], kept_cols, np.array([nd], np.int64), idf, weights, tf, norm, tf_table,
+                           data)
+    dense, j = np.zeros(nd, shares.dtype), 0
+    for t in range(nd):  # the kept columns are a subsequence of dcols: a zero value was dropped
+        if j < kept and kept_cols[j] == dcols[t]:
+            dense[t] = data[j]
+            j += 1
+    for i in range(m):
+        shares[i] = np.float64(dense[which[i]]) / np.float64(dcounts[which[i]])
+
+
+@_jit
+def _nb_explained_occurrences(cp, bmp, astral, cfg, seeds, where, idf, weights, tf, norm, tf_table, like):  # noqa: ANN001
+    """`HashingTfidf.occurrences` of the one document cp (its lower-cased form if the featuriser
+    lower-cases, `where` mapping its positions to the text's): (column, start, end, value) sorted by
+    start, end, column, as `np.lexsort((col, end, start))` sorts them; values in the dtype of `like`."""
+    col, start, end = _nb_occurrences(cp, bmp, astral, cfg, seeds)
+    m = col.shape[0]
+    mapped_start, mapped_end = np.empty(m, np.int64), np.empty(m, np.int64)
+    for i in range(m):  # `_map_spans`
+        mapped_start[i] = where[start[i]]
+        mapped_end[i] = where[end[i] - 1] + 1 if end[i] > start[i] else where[start[i]]
+    value = np.empty(m, like.dtype)
+    _nb_shares(col, idf, weights, tf, norm, tf_table, value)
+    order = np.argsort(col, kind="mergesort")  # stable sorts, least significant key first
+    order = order[np.argsort(mapped_end[order], kind="mergesort")]
+    order = order[np.argsort(mapped_start[order], kind="mergesort")]
+    return col[order], mapped_start[order], mapped_end[order], value[order]
+
+
 @cache
 def _tf_table() -> np.ndarray:
     """1 + log(k) for counts k below 1024, computed as numpy computes it (index 0 unused)."""
@@ -538,6 +584,15 @@ def _count_chunk(docs: list[str], spec: _Spec) -> tuple[np.ndarray, np.ndarray, 
     """Raw n-gram counts of `docs` as CSR pieces: (counts, columns, nonzeros per row)."""
     cp, offsets, astral = _encode(docs)
     return _nb_count_chunk(cp, offsets, _bmp_word_table(), astral, *_kernel_spec(spec))
+
+
+def _checked_coef(coef: np.ndarray, n_features: int) -> np.ndarray:
+    """`coef` as a C-contiguous float32 or float64 array of shape (n_features, k); ValueError otherwise."""
+    coef = np.asarray(coef)
+    if coef.ndim != 2 or coef.shape[0] != n_features or not np.issubdtype(coef.dtype, np.number):
+        raise ValueError(f"coef must be a numeric array of shape (n_features={n_features}, k), "
+                         f"got {coef.dtype} {coef.shape}")
+    return np.ascontiguousarray(coef, np.float32 if coef.dtype == np.float32 else np.float64)
 
 
 def _encoded(encoded: tuple[np.ndarray, np.ndarray], n_docs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -624,6 +679,29 @@ def _shares(row: sp.csr_matrix, col: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- estimators
+
+
+class DecisionKernel(NamedTuple):
+    """`HashingTfidf.decision_kernel`: `kernel(cp, offsets)` is `transform(docs) @ coef` (float64,
+    shape (n_docs, k)) for the documents encoded as `cp` (uint32 code points end to end, as
+    `moderation.normalize.normalize_encoded` gives them, lower-cased if the featuriser lower-cases)
+    and `offsets` (int64, where each starts and the last ends). Holds no lock, only arrays: threads
+    and processes may share it."""
+
+    cfg: np.ndarray
+    seeds: np.ndarray
+    idf: np.ndarray
+    weights: np.ndarray
+    tf: int
+    norm: int
+    coef: np.ndarray
+
+    def __call__(self, cp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """The scores of the encoded documents, intercept not added."""
+        out = np.zeros((len(offsets) - 1, self.coef.shape[1]))
+        _nb_decision_chunk(cp, offsets, _bmp_word_table(), _astral_words(cp), self.cfg, self.seeds, self.idf,
+                           self.weights, self.tf, self.norm, _tf_table(), self.coef, out)
+        return out
 
 
 class HashingTfidf(TransformerMixin, BaseEstimator):
@@ -723,11 +801,7 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         """
         spec = self._fitted_spec()
         texts = self._texts(X) if encode is None else _check_texts(X)
-        coef = np.asarray(coef)
-        if coef.ndim != 2 or coef.shape[0] != spec.n_features or not np.issubdtype(coef.dtype, np.number):
-            raise ValueError(f"coef must be a numeric array of shape (n_features={spec.n_features}, k), "
-                             f"got {coef.dtype} {coef.shape}")
-        coef = np.ascontiguousarray(coef, np.float32 if coef.dtype == np.float32 else np.float64)
+        coef = _checked_coef(coef, spec.n_features)
         out = np.zeros((len(texts), coef.shape[1]))
         chunks = _chunks(texts)
         ends = np.cumsum([len(chunk) for chunk in chunks], dtype=np.int64)
@@ -748,6 +822,20 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         out += np.asarray(intercept, np.float64)
         return out
 
+    def decision_kernel(self, coef: np.ndarray) -> "DecisionKernel":
+        """`decision` for documents already encoded, with this featuriser and `coef` checked once now.
+
+        For callers that score a few documents at a time and often (the service): `decision`
+        checks its arguments and chunks its input on every call.
+
+        >>> vec = HashingTfidf(n_features=2**16).fit(["you are an idiot", "thanks for the fix"])
+        >>> kernel = vec.decision_kernel(np.ones((2**16, 4), np.float32))
+        >>> kernel(*_encode(["what an idiot"])[:2]).shape
+        (1, 4)
+        """
+        spec = self._fitted_spec()
+        return DecisionKernel(*_kernel_spec(spec), self.idf_, *self._weighting(), _checked_coef(coef, spec.n_features))
+
     def occurrences(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every n-gram occurrence of one text as (column, start, end, value) arrays, by position.
 
@@ -759,17 +847,17 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         >>> sorted({"an idiot"[s:e] for s, e in zip(start, end)})[:4]
         ['a', 'an', 'an idiot', 'di']
         """
-        check_is_fitted(self)
+        if not hasattr(self, "idf_"):
+            check_is_fitted(self)
         if not isinstance(text, str):
             raise ValueError(f"text is {type(text).__name__}, expected str")
         spec = self._spec()
+        if self.idf_.shape[0] != spec.n_features:
+            raise ValueError(f"n_features={spec.n_features} but the model was fitted with {self.idf_.shape[0]}")
         low, where = _lower_with_map(text) if self.lowercase else (text, np.arange(len(text) + 1))
-        cp, _, astral = _encode([low])
-        col, start, end = _nb_occurrences(cp, _bmp_word_table(), astral, *_kernel_spec(spec))
-        start, end = _map_spans(start, end, where)
-        value = _shares(self.transform([text]), col, np.dtype(self.dtype))
-        order = np.lexsort((col, end, start))
-        return col[order], start[order], end[order], value[order]
+        cp = np.frombuffer(low.encode("utf-32-le", "surrogatepass"), np.uint32)
+        return _nb_explained_occurrences(cp, _bmp_word_table(), _astral_words(cp), *_kernel_spec(spec), where,
+                                         self.idf_, *self._weighting(), _tf_table(), np.empty(0, self.dtype))
 
     def _spec(self) -> _Spec:
         """The validated parameters that decide the columns; ValueError naming a bad value."""

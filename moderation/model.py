@@ -21,7 +21,7 @@ import numpy as np
 
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
-from moderation.features import HashingTfidf
+from moderation.features import DecisionKernel, HashingTfidf, _jit
 from moderation.language import assess_support_many
 from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
@@ -32,6 +32,7 @@ CARD = "card.json"
 POLICY = "policy.toml"
 CURRENT = "current"
 _WORD = re.compile(r"\w+")
+_KERNEL_DOCS = 64  # up to this many comments per call are scored in one compiled call (`Model._kernel`)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,11 @@ class Model:
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores, shape (n, n_categories)."""
-        texts = list(texts)
+        texts = _text_list(texts)
+        if isinstance(self.featurizer, HashingTfidf) and 0 < len(texts) <= _KERNEL_DOCS:
+            # a few comments (the service's): one compiled call, the featuriser's checks done once
+            cp, offsets = normalize_encoded(texts, lower=self.featurizer.lowercase)
+            return self._kernel()(cp, offsets) + self.intercept
         if isinstance(self.featurizer, HashingTfidf):  # fused: text to scores per document, no feature matrix
             encode = partial(normalize_encoded, lower=self.featurizer.lowercase)
             return self.featurizer.decision(texts, self.coef, self.intercept, encode=encode)
@@ -106,6 +111,14 @@ class Model:
         """Calibrated probabilities that each text violates each category, shape (n, n_categories)."""
         raw = self.decision_function(texts)
         return calibrate(raw, self.calibration)
+
+    def _kernel(self) -> DecisionKernel:
+        """The featuriser's `decision_kernel` for `coef`, made on first use (again if either is replaced)."""
+        made = self.__dict__.get("_made_kernel")
+        if made is None or made[0] is not self.featurizer or made[1] is not self.coef:
+            made = (self.featurizer, self.coef, self.featurizer.decision_kernel(self.coef))
+            self.__dict__["_made_kernel"] = made
+        return made[2]
 
     def warm_up(self) -> None:
         """Score and explain a short text once, so that the featuriser's compiled kernels are loaded
@@ -125,24 +138,13 @@ class Model:
         words = [(m.start(), m.end()) for m in _WORD.finditer(norm)]
         if not words or len(cols) == 0:
             return []
-        word_starts = np.array([w[0] for w in words])
-        word_ends = np.array([w[1] for w in words])
-        # Share each occurrence's contribution among the words it overlaps: occurrence i covers
-        # words first[i]..last[i]; `into` lists those words, occurrence by occurrence.
-        first = np.searchsorted(word_ends, starts, side="right")
-        last = np.searchsorted(word_starts, ends, side="left") - 1
-        overlaps = last >= first
-        counts = (last - first + 1)[overlaps]
-        ends_at = np.cumsum(counts)
-        into = np.repeat(first[overlaps] - (ends_at - counts), counts) + np.arange(int(ends_at[-1]) if len(counts) else 0)
+        bounds = np.array(words, np.int64)
+        wanted = [j for j, c in enumerate(self.categories) if categories is None or c in categories]
+        weights = _word_weights(cols, starts, ends, values, bounds[:, 0], bounds[:, 1], self.coef,
+                                np.array(wanted, np.int64), np.empty(2, np.result_type(values, self.coef)))
         spans: list[Span] = []
-        for j, category in enumerate(self.categories):
-            if categories is not None and category not in categories:
-                continue
-            contrib = (values * self.coef[cols, j])[overlaps]
-            shares = contrib / counts.astype(contrib.dtype)
-            # bincount adds in occurrence order, as adding each occurrence's shares in turn would
-            weight = np.bincount(into, weights=np.repeat(shares, counts), minlength=len(words))
+        for j, weight in zip(wanted, weights):
+            category = self.categories[j]
             positive = weight > 0
             if not positive.any():
                 continue
@@ -159,7 +161,7 @@ class Model:
 
     def assess(self, texts: Sequence[str], explain: bool = True) -> list[Assessment]:
         """Scores, the policy's decision and (optionally) evidence spans for each text."""
-        texts = list(texts)
+        texts = _text_list(texts)
         proba = self.predict_proba(texts) if texts else np.zeros((0, len(self.categories)))
         out = []
         supports = assess_support_many(texts)  # the texts that need normalising, normalised together
@@ -225,6 +227,43 @@ class Model:
         if make_current:
             point_current(models_dir, version)
         return final
+
+
+@_jit
+def _word_weights(cols, starts, ends, values, word_starts, word_ends, coef, wanted, tmp):  # noqa: ANN001
+    """The evidence of each word for each category `wanted` (rows), float64 of shape (len(wanted), words).
+
+    Occurrence i (n-gram column cols[i] at [starts[i], ends[i]), value values[i]) contributes
+    values[i] * coef[cols[i], j] to category j, shared evenly among the words it overlaps; the
+    products and shares are rounded to the dtype of `tmp` (that of values * coef) as numpy rounds
+    them, and each word adds its shares in occurrence order, in float64.
+    """
+    weights = np.zeros((wanted.shape[0], word_starts.shape[0]))
+    for i in range(cols.shape[0]):
+        first = np.searchsorted(word_ends, starts[i], side="right")  # the first word ending after the start
+        last = np.searchsorted(word_starts, ends[i], side="left") - 1  # the last word starting before the end
+        if last < first:
+            continue
+        for q in range(wanted.shape[0]):
+            tmp[0] = values[i] * coef[cols[i], wanted[q]]
+            tmp[1] = last - first + 1
+            tmp[0] = tmp[0] / tmp[1]
+            share = np.float64(tmp[0])
+            for w in range(first, last + 1):
+                weights[q, w] += share
+    return weights
+
+
+def _text_list(texts: Sequence[str], argument: str = "texts") -> list[str]:
+    """`texts` as a list of str; TypeError naming `argument` for a bare str or bytes, or a non-str item."""
+    if isinstance(texts, (str, bytes, bytearray)):
+        raise TypeError(f"{argument}: expected a sequence of comments, found a single {type(texts).__name__}; "
+                        f"pass [text] to score one comment")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"{argument}[{i}]: expected str, found {type(text).__name__}")
+    return texts
 
 
 def check_text(text: object, max_chars: int, field: str = "text") -> str:

@@ -85,3 +85,20 @@ def test_concurrent_http_requests_answer_each_comment(models_dir, model):
         assert [(s["start"], s["end"], s["category"]) for s in body["spans"]] == [
             (s.start, s.end, s.category) for s in expected.spans]
     assert sum(map(len, calls)) == len(texts)
+
+
+def test_one_comment_answers_as_the_same_comment_in_a_large_batch(models_dir, model):
+    from fastapi.testclient import TestClient
+
+    from moderation.model import _KERNEL_DOCS
+
+    texts = ["you are an idiot and a disgrace", "thank you for this balanced article", "what the fuck",
+             "i will kill you and burn your house", "Calling them 'dogs' is disgraceful", "İstanbul sh1t f u c k"]
+    texts = (texts * (_KERNEL_DOCS // len(texts) + 2))[: _KERNEL_DOCS + 5]  # scored through the chunked path
+    app, _ = counting_app(models_dir, model)
+    with TestClient(app) as client:
+        batch = client.post("/v1/score/batch", json={"comments": [{"id": str(i), "text": t} for i, t in enumerate(texts)]})
+        assert batch.status_code == 200
+        for i, (text, expected) in enumerate(zip(texts, batch.json()["results"])):
+            single = client.post("/v1/score", json={"text": text, "id": str(i)})
+            assert single.status_code == 200 and single.json() == expected
