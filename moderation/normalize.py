@@ -389,9 +389,13 @@ def _leet_places(text: str, first: int, last: int) -> int:
 
 def _decodable(token: str) -> bool:
     """Whether a token of stand-ins in two places or more reads as letters without the vocabulary:
-    ASCII letters and stand-ins only, three letters or more ("3r0t1c"; not "h1n1", "4x4", "b52s")."""
+    ASCII letters and stand-ins only, three letters or more, no three digits in a row ("3r0t1c";
+    not "h1n1", "4x4", "b52s", "k1bond007")."""
     return token.isascii() and sum(c.isalpha() for c in token) >= 3 and all(
-        c.isalpha() or c in _STANDS_IN for c in token)
+        c.isalpha() or c in _STANDS_IN for c in token) and not _THREE_DIGITS.search(token)
+
+
+_THREE_DIGITS = re.compile(r"\d{3}")
 
 
 def _edge_reading(text: str, first: int, last: int, start: int, end: int, rest: str | None) -> str | None:

@@ -127,7 +127,7 @@ SENSIBLE = [
     ("$USD 5, 10am 3pm 4u b4 gr8", "$usd 5, 10am 3pm 4u b4 gr8"),  # no violation word to read
     ("@USER @sam", "@user @sam"),
     ("gr$t", "grst"),  # no word fits: the default reading
-    ("h1n1 h5n1 1v1 e4e5 x509 a1b2", "h1n1 h5n1 1v1 e4e5 x509 a1b2"),  # too few letters, or other digits
+    ("h1n1 h5n1 1v1 e4e5 x509 a1b2 k1bond007", "h1n1 h5n1 1v1 e4e5 x509 a1b2 k1bond007"),  # too few letters, other digits, a number
     ("top5 win7 ps4 iphone5 web3", "top5 win7 ps4 iphone5 web3"),  # the letters before are a word
     ("0pen 1st 4chan 3some 4ever", "0pen 1st 4chan 3some 4ever"),  # the letters after are a word, or none fits
     ("@user1 @braham ho3 A$", "@user1 @braham ho3 a$"),  # mentions; under four letters
