@@ -32,7 +32,8 @@ CARD = "card.json"
 POLICY = "policy.toml"
 CURRENT = "current"
 _WORD = re.compile(r"\w+")
-_KERNEL_DOCS = 64  # up to this many comments per call are scored in one compiled call (`Model._kernel`)
+_KERNEL_DOCS = 64  # up to this many comments per call are scored in one compiled call (`Model._kernel`),
+_KERNEL_CHARS = 1 << 17  # if they hold at most this many characters (one chunk of `HashingTfidf.decision`)
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,10 @@ class Model:
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores, shape (n, n_categories)."""
         texts = _text_list(texts)
-        if isinstance(self.featurizer, HashingTfidf) and 0 < len(texts) <= _KERNEL_DOCS:
-            # a few comments (the service's): one compiled call, the featuriser's checks done once
+        if (isinstance(self.featurizer, HashingTfidf) and 0 < len(texts) <= _KERNEL_DOCS
+                and sum(map(len, texts)) <= _KERNEL_CHARS):
+            # a few comments (the service's): one compiled call, the featuriser's checks done once;
+            # more go through `decision`, in chunks on the featuriser's threads
             cp, offsets = normalize_encoded(texts, lower=self.featurizer.lowercase)
             return self._kernel()(cp, offsets) + self.intercept
         if isinstance(self.featurizer, HashingTfidf):  # fused: text to scores per document, no feature matrix

@@ -50,6 +50,12 @@ def test_one_comment_scores_as_in_a_batch(model):
     assert [a for text in batch for a in model.assess([text])] == model.assess(batch)
 
 
+def test_a_few_long_comments_score_as_one_by_one(model):
+    long = [(f"comment {i}: you idiot, the talks resumed " * 600)[:20_000] for i in range(8)]
+    assert sum(map(len, long)) > model_module._KERNEL_CHARS  # over the kernel's size: the chunked path
+    assert np.array_equal(np.vstack([model.decision_function([t]) for t in long]), model.decision_function(long))
+
+
 def test_the_kernel_follows_a_replaced_coef(model):
     twin = model_module.Model(model.policy, model.featurizer, model.coef, model.intercept, model.calibration)
     before = twin.decision_function(COMMENTS[:2])
