@@ -72,7 +72,7 @@ def test_near_duplicates_join_through_a_shared_head_or_a_shared_tail():
 
 
 def test_aggregate_weighs_sources_and_keeps_the_heaviest_first(policy):
-    # outlet (8) and jigsaw (1) rate "x" 1 and 0; outlet_written (3) keeps "y" out of evaluation
+    # outlet and jigsaw rate "x" 1 and 0; outlet_written keeps "y" out of evaluation
     labels = LabelSet(categories=policy.names, texts=["x", "y", "X", "x ", "y", "z"],
                       sources=["jigsaw", "outlet_written", "outlet", "jigsaw", "jigsaw", "davidson"],
                       annotators=["a", "", "", "b", "", ""], ids=list("123456"), files=["f"] * 6,
@@ -81,13 +81,16 @@ def test_aggregate_weighs_sources_and_keeps_the_heaviest_first(policy):
                                        [0, np.nan, 0, 0], [np.nan, 1, np.nan, np.nan]], dtype=np.float32))
     ex = aggregate(labels, policy)
     assert ex.texts == ["x", "y", "z"]
-    # x: jigsaw's raters mean 0.5 (weight 1), outlet 1 (weight 8); threat known from jigsaw only
-    np.testing.assert_allclose(ex.soft[0], [(0.5 + 8) / 9, 0, 0, 0])
-    np.testing.assert_allclose(ex.weight[0], [8, 8, 8, 1])
+    jigsaw, outlet, written, davidson = (policy.source_weight(s) for s in ("jigsaw", "outlet", "outlet_written", "davidson"))
+    assert outlet > written > 0 and outlet > jigsaw > 0 and 0 < davidson < jigsaw
+    # x: jigsaw's raters mean 0.5, outlet 1, a weighted mean; threat known from jigsaw only
+    np.testing.assert_allclose(ex.soft[0], [(0.5 * jigsaw + outlet) / (jigsaw + outlet), 0, 0, 0])
+    np.testing.assert_allclose(ex.weight[0], [outlet, outlet, outlet, jigsaw])
     assert ex.sources == ["outlet", "outlet_written", "davidson"]
-    np.testing.assert_allclose(ex.soft[1], [(3 + 0) / 4, 1, (3 + 0) / 4, (3 + 0) / 4])
-    assert ex.weight[1, 1] == 3
-    assert np.isnan(ex.soft[2, [0, 2, 3]]).all() and ex.weight[2, 1] == 0.3 and (ex.weight[2, [0, 2, 3]] == 0).all()
+    mixed = written / (written + jigsaw)
+    np.testing.assert_allclose(ex.soft[1], [mixed, 1, mixed, mixed])
+    assert ex.weight[1, 1] == written
+    assert np.isnan(ex.soft[2, [0, 2, 3]]).all() and ex.weight[2, 1] == davidson and (ex.weight[2, [0, 2, 3]] == 0).all()
     assert ex.evaluable.tolist() == [True, False, True]
     assert len(set(ex.groups)) == 3
 
