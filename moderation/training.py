@@ -8,13 +8,13 @@ import re
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from moderation.errors import LabelError
 from moderation.evaluation import derive_thresholds, metrics_table
+from moderation.features import _jit
 from moderation.labels import LabelSet, text_key
 from moderation.model import Model, calibrate
 from moderation.normalize import normalize_batch
@@ -242,7 +242,8 @@ def _fit_head(X, subset: np.ndarray | None, soft: np.ndarray, weight: np.ndarray
     return coef.astype(np.float32), float(clf.intercept_[0])
 
 
-def _class_sums_kernel(indptr, indices, data, rows, positive, weight, n_features):
+@_jit  # without the GIL: heads fitted on threads run side by side
+def _class_sums_kernel(indptr, indices, data, rows, positive, weight, n_features):  # noqa: ANN001
     """Weighted column sums of the rows `rows` of a CSR matrix, the positive rows' and the others'."""
     sums = np.zeros((2, n_features))
     for i in range(rows.shape[0]):
@@ -252,26 +253,19 @@ def _class_sums_kernel(indptr, indices, data, rows, positive, weight, n_features
     return sums
 
 
-def _scale_kernel(indices, data, scale):
+@_jit
+def _scale_kernel(indices, data, scale):  # noqa: ANN001
     """Each value of a CSR matrix's `data` times the scale of its column, in place."""
     for p in range(data.shape[0]):
         data[p] *= scale[indices[p]]
-
-
-@cache
-def _kernel(name: str) -> Callable:
-    """The compiled kernel `name` (numba, without the GIL: heads fitted on threads run side by side)."""
-    from moderation.features import _jit
-
-    return _jit(globals()[name])
 
 
 def _class_sums(X, rows: np.ndarray, positive: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`X[rows].T @ (weight * positive)` and `X[rows].T @ (weight * ~positive)` for a CSR matrix, in one
     pass over the rows and without copying them."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    sums = _kernel("_class_sums_kernel")(X.indptr, X.indices, X.data, rows, np.ascontiguousarray(positive, bool),
-                                          np.ascontiguousarray(weight, np.float64), X.shape[1])
+    sums = _class_sums_kernel(X.indptr, X.indices, X.data, rows, np.ascontiguousarray(positive, bool),
+                              np.ascontiguousarray(weight, np.float64), X.shape[1])
     return sums[0], sums[1]
 
 
@@ -279,7 +273,7 @@ def _scaled_rows(X, rows: np.ndarray, scale: np.ndarray | None):
     """`X[rows]` (CSR) with each value multiplied by its column's `scale` (None: as they are)."""
     out = X[rows]
     if scale is not None:
-        _kernel("_scale_kernel")(out.indices, out.data, np.ascontiguousarray(scale, out.dtype))
+        _scale_kernel(out.indices, out.data, np.ascontiguousarray(scale, out.dtype))
     return out
 
 
