@@ -696,10 +696,13 @@ class DecisionKernel(NamedTuple):
     norm: int
     coef: np.ndarray
 
-    def __call__(self, cp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        """The scores of the encoded documents, intercept not added."""
-        out = np.zeros((len(offsets) - 1, self.coef.shape[1]))
-        _nb_decision_chunk(cp, offsets, _bmp_word_table(), _astral_words(cp), self.cfg, self.seeds, self.idf,
+    def __call__(self, cp: np.ndarray, offsets: np.ndarray, out: np.ndarray | None = None,
+                 astral: np.ndarray | None = None) -> np.ndarray:
+        """The scores of the encoded documents, intercept not added: added to `out` (zeros if None),
+        which is returned. `astral`: `_astral_words(cp)`, if the caller has it already."""
+        out = np.zeros((len(offsets) - 1, self.coef.shape[1])) if out is None else out
+        astral = _astral_words(cp) if astral is None else astral
+        _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, self.cfg, self.seeds, self.idf,
                            self.weights, self.tf, self.norm, _tf_table(), self.coef, out)
         return out
 
@@ -799,24 +802,20 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         >>> vec.decision(["what an idiot"], np.ones((2**16, 4), np.float32)).shape
         (1, 4)
         """
-        spec = self._fitted_spec()
+        self._fitted_spec()
         texts = self._texts(X) if encode is None else _check_texts(X)
-        coef = _checked_coef(coef, spec.n_features)
-        out = np.zeros((len(texts), coef.shape[1]))
+        kernel = self.decision_kernel(coef)
+        out = np.zeros((len(texts), kernel.coef.shape[1]))
         chunks = _chunks(texts)
         ends = np.cumsum([len(chunk) for chunk in chunks], dtype=np.int64)
-        cfg, seeds = _kernel_spec(spec)
-        weighting = self._weighting()
 
         def decide(i: int) -> None:
             if encode is None:
                 cp, offsets, astral = _encode(chunks[i])
             else:
                 cp, offsets = _encoded(encode(chunks[i]), len(chunks[i]))
-                astral = _astral_words(cp)
-            rows = out[ends[i] - len(chunks[i]) : ends[i]]
-            _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, cfg, seeds, self.idf_, *weighting, _tf_table(),
-                               coef, rows)
+                astral = None
+            kernel(cp, offsets, out[ends[i] - len(chunks[i]) : ends[i]], astral)
 
         self._map(decide, list(range(len(chunks))))
         out += np.asarray(intercept, np.float64)
