@@ -373,7 +373,7 @@ def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last:
 
 
 _LEET_DIGITS = "013457"
-_EDGE_TAILS = "013457$@€©"  # stand-ins that may end a word alone (the same as `_TRAILS`)
+_EDGE_TAILS = "013457$@€©"  # stand-ins that may end a word alone (`_TRAILS` for the pre-check)
 _LEET_CHARS = frozenset(_EDGE_TAILS)  # the stand-ins that are leetspeak, not masks or punctuation
 
 
@@ -411,7 +411,7 @@ def _edge_reading(text: str, first: int, last: int, start: int, end: int, rest: 
 
 
 _LEADS = np.array([ord(c) for c in "013457$€©"])  # stand-ins that may start a word ("@" starts mentions)
-_TRAILS = np.array([ord(c) for c in "013457$@€©"])  # and end one
+_TRAILS = np.array([ord(c) for c in _EDGE_TAILS])  # and end one
 _PUNCTUATION = "!*#_"  # stand-ins that, at a token's ends, are more often punctuation or markup
 _READS_AS = {c: f"[{c.translate(_LEET)}]" for c in "03457$@€©"} | {"1": "[il]", "!": "[il]"}
 _READS_AS |= {c: "[a-z]" for c in "*#_"}  # a mask may hide any letter
