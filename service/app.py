@@ -13,17 +13,18 @@ import math
 from contextlib import asynccontextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable, Coroutine
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from moderation.errors import InputError, ModerationError
 from moderation.model import Assessment, Model
 from service import feedback, perspective
-from service.dependencies import ModelHolder, get_model, require_api_key
+from service.dependencies import ModelHolder, check_api_key, get_model, require_api_key
 from service.errors import ApiError, install_error_handlers
 from service.middleware import BodyLimitMiddleware, CatchAllMiddleware
 from service.review import router as review_router
@@ -121,17 +122,16 @@ def create_app(settings: Settings | None = None, model: Model | None = None) -> 
 def _add_routes(app: FastAPI) -> None:
     scoring = {"tags": ["scoring"], "dependencies": [Depends(require_api_key)], "responses": _ERRORS}
 
-    @app.post("/v1/score", response_model=ScoreResponse, summary="Score one comment", **scoring)
     async def score(body: ScoreRequest, model: Model = Depends(get_model)) -> Response:
         """Scores per category, the decision, the reasons and the evidence spans for one comment.
 
         Span offsets index the submitted `text` (`text[start:end] == span.text`).
         """
         text = _check(model, body.text, "text")
-        assessment = await app.state.scorer.assess(model, text)
-        # The body is built here to ScoreResponse's shape, not validated again (it is the contract
-        # in /docs; tests hold the two together).
-        return _json_response(_result_dict(body.id, model, assessment))
+        return await _scored(app, body.id, model, text)
+
+    app.router.add_api_route("/v1/score", score, methods=["POST"], response_model=ScoreResponse,
+                             summary="Score one comment", route_class_override=_ScoreRoute, **scoring)
 
     @app.post("/v1/score/batch", response_model=BatchResponse, summary="Score many comments", **scoring)
     def score_batch(body: BatchRequest, model: Model = Depends(get_model)) -> BatchResponse:
@@ -182,6 +182,67 @@ def _add_routes(app: FastAPI) -> None:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+async def _scored(app: FastAPI, comment_id: str | None, model: Model, text: str) -> Response:
+    """The response to `POST /v1/score` of `text`, already checked."""
+    assessment = await app.state.scorer.assess(model, text)
+    # The body is built here to ScoreResponse's shape, not validated again (it is the contract in
+    # /docs; tests hold the two together).
+    return _json_response(_result_dict(comment_id, model, assessment))
+
+
+class _ScoreRoute(APIRoute):
+    """`POST /v1/score` with a fast path for the well-formed request of an allowed client.
+
+    Such a request (JSON object of a string `text` and an optional string `id`, sent as
+    `application/json`, with a valid API key or none needed, a model loaded and a text that
+    passes the model's checks) is answered without FastAPI's dependency solving and body
+    validation, which cost about as much as scoring a short comment. Any other request takes the
+    route's declared handler, so every error, and its body, is the one the declared dependencies
+    and schema give; so do requests while dependency overrides are set (tests).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        declared = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            ready = await _well_formed(request)
+            if ready is None:
+                return await declared(request)
+            return await _scored(request.app, *ready)
+
+        return handler
+
+
+async def _well_formed(request: Request) -> tuple[str | None, Model, str] | None:
+    """(id, model, text) of a score request the declared handler would score; None for any other."""
+    app = request.app
+    if app.dependency_overrides or request.headers.get("content-type") != "application/json":
+        return None
+    settings = app.state.settings
+    if settings.api_keys:  # (the query string is parsed only then)
+        try:
+            check_api_key(settings, request.headers.get("x-api-key") or None, request.query_params.get("key") or None)
+        except ApiError:
+            return None
+    model = app.state.models.model
+    if model is None:
+        return None
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        return None
+    if type(data) is not dict or not data.keys() <= {"text", "id"}:
+        return None
+    text, comment_id = data.get("text"), data.get("id")
+    if type(text) is not str or not (comment_id is None or type(comment_id) is str):
+        return None
+    try:
+        model.check_text(text, "text")
+    except InputError:
+        return None
+    return comment_id, model, text
 
 
 def _check(model: Model, text: str, field: str) -> str:

@@ -14,8 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from moderation.errors import ModelError
-from service.app import create_app
-from service.dependencies import get_model
+from starlette.requests import Request
+
+from service.app import _well_formed, create_app
+from service.dependencies import get_model, get_settings
 from service.middleware import BodyLimitMiddleware
 from service.settings import Settings, SettingsError
 from tests.conftest import counting_app, live_server
@@ -336,6 +338,88 @@ def test_api_key_required_wrong_and_right(keyed_client, path, body):
 
 def test_healthz_needs_no_key(keyed_client):
     assert keyed_client.get("/healthz").status_code == 200
+
+
+# ------------------------------------------------------------ the fast path of POST /v1/score
+
+SCORE_REQUESTS = [  # (body bytes, headers, query string): requests the fast path takes, and some it must not
+    (b'{"text": "you are an idiot and a disgrace", "id": "c-1"}', {}, ""),
+    (b'{"id": null, "text": "Thank you for the balanced report \\u00e9 \\ud83d\\ude00"}', {}, ""),
+    (b'{"text": "lone surrogate \\ud800 here"}', {}, ""),
+    (b'{"text": "sh1t", "text": "f u c k you"}', {}, ""),  # a repeated field: the last one counts
+    (b'{"text": "hello", "id": 7}', {}, ""),
+    (b'{"text": "hello", "extra": 1}', {}, ""),
+    (b'{"text": "   "}', {}, ""),
+    (b'{"id": "x"}', {}, ""),
+    (b'["hello"]', {}, ""),
+    (b'{"text": "hello"', {}, ""),
+    (b'', {}, ""),
+    (b'{"text": "hello"}', {"content-type": "text/plain"}, ""),
+    (b'{"text": "hello"}', {"content-type": "application/json; charset=utf-8"}, ""),
+    (b'{"text": "hello"}', {"X-API-Key": "s3cret-key"}, ""),
+    (b'{"text": "hello"}', {"X-API-Key": "wrong"}, ""),
+    (b'{"text": "hello"}', {}, "key=other-key"),
+    (b'{"text": "hello"}', {"X-API-Key": ""}, "key=s3cret-key"),
+    (b'{"text": 1}', {"X-API-Key": "s3cret-key"}, ""),
+    (b'{"text": "hello"', {}, "key=other-key"),
+]
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_score_fast_path_answers_as_the_declared_handler(models_dir, model, keyed):
+    # Any dependency override sends every request through FastAPI's declared handler: with one
+    # that changes nothing, the two paths must give the same status and the same bytes.
+    settings = Settings(model_dir=str(models_dir), api_keys={"s3cret-key", "other-key"} if keyed else set())
+    app = create_app(settings, model=model)
+    headers = {"content-type": "application/json"}
+    with TestClient(app) as client:
+        def answers() -> list[tuple[int, bytes]]:
+            return [(r.status_code, r.content) for r in (
+                client.post("/v1/score?" + query, content=body, headers=headers | extra)
+                for body, extra, query in SCORE_REQUESTS)]
+
+        fast = answers()
+        app.dependency_overrides[get_settings] = lambda: settings
+        declared = answers()
+    assert fast == declared
+    assert {status for status, _ in fast} >= ({200, 400, 401, 422} if keyed else {200, 400, 415, 422})
+
+
+async def _request(app, body: bytes, headers: dict, query: str = "") -> Request:
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/score", "query_string": query.encode(), "app": app,
+             "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+    return Request(scope, receive)
+
+
+@pytest.mark.parametrize("body, headers, query, taken", [
+    (b'{"text": "hello", "id": "c-1"}', {"content-type": "application/json", "X-API-Key": "other-key"}, "", True),
+    (b'{"text": "hello"}', {"content-type": "application/json", "X-API-Key": "s3cret-key"}, "", True),
+    (b'{"text": "hello"}', {"content-type": "application/json"}, "key=other-key", True),
+    (b'{"text": "hello"}', {"content-type": "application/json"}, "", False),  # no key
+    (b'{"text": "hello"}', {"content-type": "application/json", "X-API-Key": "wrong"}, "", False),
+    (b'{"text": "hello"}', {"content-type": "text/plain", "X-API-Key": "s3cret-key"}, "", False),
+    (b'{"text": ""}', {"content-type": "application/json", "X-API-Key": "s3cret-key"}, "", False),
+    (b'{"text": 1}', {"content-type": "application/json", "X-API-Key": "s3cret-key"}, "", False),
+    (b'{"text": "a", "id": 1}', {"content-type": "application/json", "X-API-Key": "s3cret-key"}, "", False),
+    (b'{"text": "a", "b": 1}', {"content-type": "application/json", "X-API-Key": "s3cret-key"}, "", False),
+    (b'{"text": "a"', {"content-type": "application/json", "X-API-Key": "s3cret-key"}, "", False),
+])
+def test_score_fast_path_takes_only_requests_the_declared_handler_would_score(keyed_client, body, headers,
+                                                                              query, taken):
+    ready = asyncio.run(_well_formed(asyncio.run(_request(keyed_client.app, body, headers, query))))
+    assert (ready is not None) == taken
+    if taken:
+        comment_id, model, text = ready
+        assert model is keyed_client.app.state.models.model and text == "hello"
+
+
+def test_score_fast_path_is_not_taken_without_a_model(models_dir):
+    app = create_app(Settings(model_dir=str(models_dir)))  # lifespan not run: no model
+    request = asyncio.run(_request(app, b'{"text": "hello"}', {"content-type": "application/json"}))
+    assert asyncio.run(_well_formed(request)) is None
 
 
 # ------------------------------------------------------------ settings and start-up
