@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 __all__ = ["DELETE", "SLOW", "UNKNOWN", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "LEAD", "TRAIL", "DIGIT",
-           "WORD", "SPACE", "NUMERIC", "LEET", "PYTHON", "fold_chunk", "fold_one", "step_mask"]
+           "WORD", "SPACE", "NUMERIC", "LEET", "PYTHON", "fold_chunk", "fold_one", "leet_runs", "step_mask"]
 
 # fold table entries: a code point >= 0 (the folded character), or one of these
 DELETE, SLOW, UNKNOWN = -1, -2, -3
@@ -416,6 +416,31 @@ def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, violation_w
     for i in range(n):
         kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
     return _nb_step_mask(cp, kc, 0, n, words, bounds, violation_words, violation_bounds, np.empty(n, np.uint32), np.empty(n, classes.dtype))
+
+
+@_jit
+def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, violation_words, violation_bounds, flags):  # noqa: ANN001
+    """Step 4's condition run by run: flags[i] = 1 where a run of stand-ins that might become letters
+    starts at i in the folded comment cp (links aside), 0 elsewhere. Returns how many do."""
+    n = cp.shape[0]
+    kc = np.empty(n, classes.dtype)
+    for i in range(n):
+        kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
+    m, mk = cp.copy(), kc.copy()
+    _nb_blank_links(cp, kc, m, mk, n)
+    flags[:n] = 0
+    count, i = 0, 0
+    while i < n:
+        if not mk[i] & STAND_IN:
+            i += 1
+            continue
+        start = i
+        while i < n and mk[i] & STAND_IN:
+            i += 1
+        if _nb_run_may_change(m, mk, n, start, i, words, bounds, violation_words, violation_bounds):
+            flags[start] = 1
+            count += 1
+    return count
 
 
 @_jit

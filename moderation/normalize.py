@@ -212,14 +212,15 @@ def _is_token(char: str) -> bool:
 
 
 def _outside_links(edit, text: str) -> str:
-    """`edit` applied to the text between URLs and e-mail addresses, which stay as they are."""
+    """`edit(piece, at)` applied to each piece `text[at:...]` between URLs and e-mail addresses, which
+    stay as they are."""
     if "://" not in text and "www." not in text and "@" not in text:
-        return edit(text)
+        return edit(text, 0)
     pieces, at = [], 0
     for m in _LINKS.finditer(text):
-        pieces += [edit(text[at : m.start()]), m.group()]
+        pieces += [edit(text[at : m.start()], at), m.group()]
         at = m.end()
-    pieces.append(edit(text[at:]))
+    pieces.append(edit(text[at:], at))
     return "".join(pieces)
 
 
@@ -446,13 +447,20 @@ def _reading(text: str, first: int, last: int, start: int, end: int, violation: 
 
 
 def _unleet(text: str) -> str:
-    """Step 4: leetspeak and masks, links excepted."""
-    return _outside_links(lambda piece: _RUN.sub(_unleet_run, piece), text)
+    """Step 4: leetspeak and masks, links excepted; only the runs that the compiled pre-check says might
+    change (`folding.leet_runs`, the run by run form of `_run_may_change`) go through `_unleet_run`."""
+    cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    flags = np.empty(len(cp), np.uint8)
+    if not folding.leet_runs(cp, _classes(), *_astral_classes(text, cp), *_word_table(), flags):
+        return text
+    def edit(piece: str, at: int) -> str:
+        return _RUN.sub(lambda m: _unleet_run(m) if flags[at + m.start()] else m.group(), piece)
+    return _outside_links(edit, text)
 
 
 def _collapse_repeats(text: str) -> str:
     """Step 5: "fuuuuck" -> "fu\\0\\0\\0ck" (all but the first of a run of 3+ marked as deleted)."""
-    return _outside_links(lambda piece: _REPEAT.sub(_first_of_run, piece), text)
+    return _outside_links(lambda piece, at: _REPEAT.sub(_first_of_run, piece), text)
 
 
 def _first_of_run(m: re.Match) -> str:
@@ -684,15 +692,16 @@ def _step_mask(text: str) -> int:
     if len(_STEPS) != _CONDITIONS:
         return (1 << len(_STEPS)) - 1
     cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    astral_cp, astral_classes = _astral_classes(cp) if len(cp) and cp.max() > 0xFFFF else _NO_ASTRAL
-    return int(folding.step_mask(cp, _classes(), astral_cp, astral_classes, *_word_table()))
+    return int(folding.step_mask(cp, _classes(), *_astral_classes(text, cp), *_word_table()))
 
 
 _NO_ASTRAL = (np.zeros(0, np.uint32), np.zeros(0, np.uint16))
 
 
-def _astral_classes(cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The code points of `cp` outside the BMP (sorted, unique) and their class bits (`_classes`)."""
+def _astral_classes(text: str, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The code points of `text` (`cp`) outside the BMP (sorted, unique) and their class bits (`_classes`)."""
+    if text.isascii() or max(text) <= "\uffff":
+        return _NO_ASTRAL
     astral = np.unique(cp[cp > 0xFFFF])
     other = _confusables().other
     classes = [_is_letter(c) * folding.LETTER | (ord(c) in other) * folding.LOOKALIKE
