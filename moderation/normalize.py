@@ -59,7 +59,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -308,16 +308,25 @@ def _unleet_run(m: re.Match) -> str:
     vocabulary's violation words ("5lut", "shi7", "@s$"; "5am" stays, "sam" is not one), except
     an "@" that starts a token (a mention).
     """
-    text, (start, end), run = m.string, m.span(), m.group()
-    letter_before = start > 0 and _is_letter(text[start - 1])
-    letter_after = end < len(text) and _is_letter(text[end])
-    if not (letter_before or letter_after):
-        return run
+    text, (start, end) = m.string, m.span()
+    if not (start > 0 and _is_letter(text[start - 1]) or end < len(text) and _is_letter(text[end])):
+        return m.group()
     first, last = start, end  # the token around the run
     while first > 0 and _is_token(text[first - 1]):
         first -= 1
     while last < len(text) and _is_token(text[last]):
         last += 1
+    # Every rule reads the token alone (the characters on either side of it are no letters, no
+    # stand-ins), so the token and the run's place in it decide, and a token seen before is looked up.
+    return _unleet_token(text[first:last], start - first, end - first)
+
+
+@lru_cache(maxsize=1 << 16)
+def _unleet_token(text: str, start: int, end: int) -> str:
+    """`_unleet_run` on the run `text[start:end]` of the token `text`."""
+    run, first, last = text[start:end], 0, len(text)
+    letter_before = start > 0 and _is_letter(text[start - 1])
+    letter_after = end < len(text) and _is_letter(text[end])
     places = _leet_places(text, first, last)
     if places >= 2:  # "7r@mp", "3r0t1c", "@r$e"
         reading = _reading(text, first, last, start, end)
@@ -486,7 +495,13 @@ def _kept_of_run(text: str, start: int, end: int) -> int:
         first -= 1
     while last < len(text) and _is_letter(text[last]):
         last += 1
-    word = text[first:last]
+    return _kept_in_word(text[first:last], start - first)
+
+
+@lru_cache(maxsize=1 << 14)
+def _kept_in_word(word: str, at: int) -> int:
+    """`_kept_of_run` for the run that starts at `word[at]`, in the word of letters `word`."""
+    first, start = 0, at
     if len(word) > 30 or not _ASCII_WORD.fullmatch(word):
         return 1
     runs = list(_RUNS.finditer(word))
@@ -741,7 +756,8 @@ def _finish(text: str, mask: int) -> str:
             marked = marked.replace(_DELETED, "")
         if marked != text:
             text = marked
-            mask = _recheck(text, mask, k)
+            if k + 1 < len(_STEPS):
+                mask = _recheck(text, mask, k)
     return text
 
 
