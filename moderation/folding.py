@@ -444,18 +444,22 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, violation_w
 
 
 @_jit
-def fold_one(cp, fold, out, origin):  # noqa: ANN001
-    """Step 1 of one comment with, for each folded code point, the index of its source in `cp`:
-    how many were written, or -1 if a code point needs the Python path (SLOW, UNKNOWN, outside the BMP)."""
+def fold_one(cp, fold, classes, words, bounds, violation_words, violation_bounds, out, origin):  # noqa: ANN001
+    """Step 1 and the pre-check of one comment, with the index in `cp` of each folded code point's
+    source: (how many were written, the step bits), or (-1, 0) if a code point needs the Python path
+    (SLOW, UNKNOWN, outside the BMP)."""
     pos = 0
+    kind = np.empty(cp.shape[0], classes.dtype)
     for i in range(cp.shape[0]):
         c = cp[i]
         if c >= 0x10000:
-            return -1
+            return -1, 0
         f = fold[c]
         if f < DELETE:
-            return -1
+            return -1, 0
         out[pos] = f
+        kind[pos] = classes[max(f, 0)]
         origin[pos] = i
         pos += f >= 0
-    return pos
+    mask = _nb_step_mask(out, kind, 0, pos, words, bounds, violation_words, violation_bounds, np.empty(pos, np.uint32), np.empty(pos, classes.dtype))
+    return pos, mask

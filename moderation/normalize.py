@@ -930,38 +930,43 @@ def normalize_with_offsets(text: str) -> tuple[str, np.ndarray]:
     >>> normalize_with_offsets("s-h-i-t")[1].tolist()
     [0, 2, 4, 6, 7]
     """
-    norm, where = _fold_with_origin(text)
-    mask = _step_mask(norm)
+    norm, where, mask = _fold_with_origin(text)
     for k, step in enumerate(_STEPS):  # as `_finish`, keeping the origin of survivors
         if not mask >> k & 1:
             continue
         marked = step(norm)
         if _DELETED in marked:
-            where = where[np.frombuffer(marked.encode("utf-32-le"), dtype="<u4") != 0]
+            kept = np.append(np.frombuffer(marked.encode("utf-32-le"), dtype="<u4") != 0, True)  # the final entry
+            where = where[kept]
             marked = marked.replace(_DELETED, "")
         if marked != norm:
             norm = marked
-            mask = _recheck(norm, mask, k)
-    return norm, np.append(where, len(text))
+            if k + 1 < len(_STEPS):
+                mask = _recheck(norm, mask, k)
+    return norm, where
 
 
-def _fold_with_origin(text: str) -> tuple[str, np.ndarray]:
-    """Step 1 of one text and the index in `text` of each folded character: compiled, or through
-    `str.translate`'s table for a text with a character the compiled table leaves to it."""
+def _fold_with_origin(text: str) -> tuple[str, np.ndarray, int]:
+    """Step 1 of one text, the index in `text` of each folded character followed by `len(text)`, and
+    the pre-check's step bits: compiled, or through `str.translate`'s table for a text with a
+    character the compiled table leaves to it."""
     cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    out, origin = np.empty(len(cp), np.uint32), np.empty(len(cp), np.int64)
+    out, origin = np.empty(len(cp), np.uint32), np.empty(len(cp) + 1, np.int64)
     codes = _fold_codes()
-    n = folding.fold_one(cp, codes, out, origin)
-    if n >= 0:
-        return _decode(out[:n], np.array([0, n]))[0], origin[:n]
-    _learn_folds(codes, cp[(cp < 0x10000)][codes[np.minimum(cp, 0xFFFF)][cp < 0x10000] == folding.UNKNOWN])
+    n, mask = folding.fold_one(cp, codes, _classes(), *_word_table(), out, origin)
+    if n >= 0 and len(_STEPS) == _CONDITIONS:
+        origin[n] = len(text)
+        return out[:n].tobytes().decode("utf-32-le"), origin[: n + 1], mask
+    bmp = cp[cp < 0x10000]
+    _learn_folds(codes, bmp[codes[bmp] == folding.UNKNOWN])
     pieces, where = [], []
     for i, char in enumerate(text):
         folded = _TABLE[ord(char)]
         if folded:
             pieces.append(folded)
             where.extend([i] * len(folded))
-    return "".join(pieces), np.asarray(where, dtype=np.int64)
+    norm = "".join(pieces)
+    return norm, np.array(where + [len(text)], dtype=np.int64), _step_mask(norm)
 
 
 def original_span(origin: np.ndarray, start: int, end: int) -> tuple[int, int]:
