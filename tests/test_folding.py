@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
@@ -104,3 +105,16 @@ def test_the_pre_check_leaves_out_links_punctuation_and_whole_word_runs() -> Non
     cp, offsets, status = N._fold_batch(texts)
     assert status.tolist() == N._step_conditions(texts).tolist() == [0, 0, 0, 0, 0, 0, 0, 4, 8, 4]
     assert normalize_batch(texts) == [reference_normalize(t) for t in texts]
+
+
+def test_normalising_on_several_threads_at_once_while_the_table_learns() -> None:
+    texts = corpus(15) + ["\u0a80\u0a81 new letters \u0a85 sh1t", "Ünïcödé fuuuck"] * 50
+    expected = [reference_normalize(t) for t in texts]
+    codes = N._fold_codes()
+    codes[[0x0A81, 0x0A85, ord("Ü"), ord("ï"), ord("ö")]] = folding.UNKNOWN  # to be learned again, concurrently
+    chunks = [texts[i : i + 97] for i in range(0, len(texts), 97)] * 3
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(normalize_batch, chunks))
+        encoded = list(pool.map(lambda chunk: normalize_encoded(chunk, lower=True), chunks))
+    assert sum(batches, []) == expected * 3
+    assert "".join(cp.tobytes().decode("utf-32-le") for cp, _ in encoded) == "".join(t.lower() for t in expected) * 3
