@@ -56,9 +56,10 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -211,14 +212,15 @@ def _is_token(char: str) -> bool:
 
 
 def _outside_links(edit, text: str) -> str:
-    """`edit` applied to the text between URLs and e-mail addresses, which stay as they are."""
+    """`edit(piece, at)` applied to each piece `text[at:...]` between URLs and e-mail addresses, which
+    stay as they are."""
     if "://" not in text and "www." not in text and "@" not in text:
-        return edit(text)
+        return edit(text, 0)
     pieces, at = [], 0
     for m in _LINKS.finditer(text):
-        pieces += [edit(text[at : m.start()]), m.group()]
+        pieces += [edit(text[at : m.start()], at), m.group()]
         at = m.end()
-    pieces.append(edit(text[at:]))
+    pieces.append(edit(text[at:], at))
     return "".join(pieces)
 
 
@@ -306,16 +308,25 @@ def _unleet_run(m: re.Match) -> str:
     vocabulary's violation words ("5lut", "shi7", "@s$"; "5am" stays, "sam" is not one), except
     an "@" that starts a token (a mention).
     """
-    text, (start, end), run = m.string, m.span(), m.group()
-    letter_before = start > 0 and _is_letter(text[start - 1])
-    letter_after = end < len(text) and _is_letter(text[end])
-    if not (letter_before or letter_after):
-        return run
+    text, (start, end) = m.string, m.span()
+    if not (start > 0 and _is_letter(text[start - 1]) or end < len(text) and _is_letter(text[end])):
+        return m.group()
     first, last = start, end  # the token around the run
     while first > 0 and _is_token(text[first - 1]):
         first -= 1
     while last < len(text) and _is_token(text[last]):
         last += 1
+    # Every rule reads the token alone (the characters on either side of it are no letters, no
+    # stand-ins), so the token and the run's place in it decide, and a token seen before is looked up.
+    return _unleet_token(text[first:last], start - first, end - first)
+
+
+@lru_cache(maxsize=1 << 16)
+def _unleet_token(text: str, start: int, end: int) -> str:
+    """`_unleet_run` on the run `text[start:end]` of the token `text`."""
+    run, first, last = text[start:end], 0, len(text)
+    letter_before = start > 0 and _is_letter(text[start - 1])
+    letter_after = end < len(text) and _is_letter(text[end])
     places = _leet_places(text, first, last)
     if places >= 2:  # "7r@mp", "3r0t1c", "@r$e"
         reading = _reading(text, first, last, start, end)
@@ -445,13 +456,20 @@ def _reading(text: str, first: int, last: int, start: int, end: int, violation: 
 
 
 def _unleet(text: str) -> str:
-    """Step 4: leetspeak and masks, links excepted."""
-    return _outside_links(lambda piece: _RUN.sub(_unleet_run, piece), text)
+    """Step 4: leetspeak and masks, links excepted; only the runs that the compiled pre-check says might
+    change (`folding.leet_runs`, the run by run form of `_run_may_change`) go through `_unleet_run`."""
+    cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    flags = np.empty(len(cp), np.uint8)
+    if not folding.leet_runs(cp, _classes(), *_astral_classes(text, cp), *_word_table(), flags):
+        return text
+    def edit(piece: str, at: int) -> str:
+        return _RUN.sub(lambda m: _unleet_run(m) if flags[at + m.start()] else m.group(), piece)
+    return _outside_links(edit, text)
 
 
 def _collapse_repeats(text: str) -> str:
     """Step 5: "fuuuuck" -> "fu\\0\\0\\0ck" (all but the first of a run of 3+ marked as deleted)."""
-    return _outside_links(lambda piece: _REPEAT.sub(_first_of_run, piece), text)
+    return _outside_links(lambda piece, at: _REPEAT.sub(_first_of_run, piece), text)
 
 
 def _first_of_run(m: re.Match) -> str:
@@ -477,7 +495,13 @@ def _kept_of_run(text: str, start: int, end: int) -> int:
         first -= 1
     while last < len(text) and _is_letter(text[last]):
         last += 1
-    word = text[first:last]
+    return _kept_in_word(text[first:last], start - first)
+
+
+@lru_cache(maxsize=1 << 14)
+def _kept_in_word(word: str, at: int) -> int:
+    """`_kept_of_run` for the run that starts at `word[at]`, in the word of letters `word`."""
+    first, start = 0, at
     if len(word) > 30 or not _ASCII_WORD.fullmatch(word):
         return 1
     runs = list(_RUNS.finditer(word))
@@ -569,9 +593,105 @@ def _step_conditions(folded: list[str]) -> np.ndarray:
     for step, where in enumerate(conditions):
         positions = where if where.dtype != bool else np.flatnonzero(where)
         masks[np.unique(np.searchsorted(ends, positions, side="right"))] |= 1 << step
+    for k in np.flatnonzero(masks & 12).tolist():  # steps 4 and 5: a closer look, links aside
+        pieces = _pieces(folded[k])
+        if masks[k] & 4 and not any(_run_may_change(p, *m.span()) for p in pieces for m in _RUN.finditer(p)):
+            masks[k] &= ~4
+        if masks[k] & 8 and not any(not _alone(p, *m.span()) for p in pieces for m in _REPEAT.finditer(p)):
+            masks[k] &= ~8
     for step in range(len(conditions), len(_STEPS)):
         masks |= 1 << step
     return masks
+
+
+def _pieces(text: str) -> list[str]:
+    """The parts of `text` between URLs and e-mail addresses, what `_outside_links` edits."""
+    if "://" not in text and "www." not in text and "@" not in text:
+        return [text]
+    pieces, at = [], 0
+    for m in _LINKS.finditer(text):
+        pieces.append(text[at : m.start()])
+        at = m.end()
+    return pieces + [text[at:]]
+
+
+def _alone(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` has no letter on either side."""
+    return (start == 0 or not _is_letter(text[start - 1])) and (end == len(text) or not _is_letter(text[end]))
+
+
+def _run_may_change(text: str, start: int, end: int) -> bool:
+    """Whether `_unleet_run` could turn the run of stand-ins `text[start:end]` into letters: its rules,
+    each loosened where it asks the vocabulary to whether any word of the token's length has the
+    token's letters a-z where it has them (`_fits`). The specification of `folding._nb_run_may_change`."""
+    run = text[start:end]
+    letter_before = start > 0 and _is_letter(text[start - 1])
+    letter_after = end < len(text) and _is_letter(text[end])
+    if not (letter_before or letter_after):
+        return False
+    first, last = start, end
+    while first > 0 and _is_token(text[first - 1]):
+        first -= 1
+    while last < len(text) and _is_token(text[last]):
+        last += 1
+    word = text[first:last].strip(_PUNCTUATION)  # what `_reading` reads
+    readable = 2 <= len(word) <= 30 and all("a" <= c <= "z" or c in _ASCII_STANDS_IN for c in word)
+    fits = readable and _fits(word, False)
+    if _leet_places(text, first, last) >= 2 and (fits or (
+            text[first] != "@" and _decodable(text[first:last]) and any(c in _LEET_CHARS for c in run))):
+        return True
+    if letter_before and letter_after:
+        digits = sum(c.isdigit() for c in run)
+        if not (digits and (digits > 2 or text[first].isdigit() or text[last - 1].isdigit())):
+            if not any(c in "_!#" for c in run):
+                return True
+            a, b = first, last
+            while text[a] in _STANDS_IN:
+                a += 1
+            while text[b - 1] in _STANDS_IN:
+                b -= 1
+            before, after = text[a:start], text[end:b]
+            if all(map(_is_letter, before + after)) and min(len(before), len(after)) <= 2 \
+                    and max(len(before), len(after)) <= 5:
+                return True
+    elif letter_after:
+        if first == start and run[0] == "@" and set(run) <= {"@", "$"} \
+                and (run.translate(_LEET) + text[end : end + 3]).startswith("ass"):
+            return True
+        if first == start and run == "$" and fits and last - first >= 4:
+            return True
+        if first == start and len(run) == 1 and run in _LEET_DIGITS and fits and len(word) >= 4:
+            return True
+    else:
+        core = run.rstrip(_PUNCTUATION)
+        if len(core) == 1 and core in _EDGE_TAILS and start - first >= 2 and fits and len(word) >= 4:
+            return True
+        if _TAIL.match(run) and not (run[0] in "*#" and text[first] in "*#"):
+            return True
+    if start == first and run[0] == "@" and text[end : end + 1] not in ("s", "$"):
+        return False  # a mention
+    return readable and _fits(word, True)
+
+
+_ASCII_STANDS_IN = frozenset(c for c in _STANDS_IN if c.isascii())
+
+
+def _fits(word: str, violation: bool) -> bool:
+    """Whether a word of the vocabulary (a violation word if `violation`) of `word`'s length has its
+    letters a-z where `word` has them, whatever letters where it has other characters."""
+    pattern = "".join(c if "a" <= c <= "z" else "[a-z]" for c in word)
+    return re.search(f"^{pattern}$", _word_lists().get((len(word), violation), ""), re.MULTILINE) is not None
+
+
+@cache
+def _word_lists() -> dict[tuple[int, bool], str]:
+    """The vocabulary's words, and its violation words, one a line, by length."""
+    lists: dict[tuple[int, bool], list[str]] = {}
+    for w in vocabulary._words()[1]:
+        lists.setdefault((len(w), False), []).append(w)
+        if vocabulary.is_violation_word(w):
+            lists.setdefault((len(w), True), []).append(w)
+    return {key: "\n".join(words) for key, words in lists.items()}
 
 
 def _recheck(text: str, mask: int, done: int) -> int:
@@ -579,8 +699,51 @@ def _recheck(text: str, mask: int, done: int) -> int:
     later = -1 << (done + 1)
     if len(_STEPS) != _CONDITIONS:
         return mask | later & ((1 << len(_STEPS)) - 1)
+    return (mask & ~later) | (_step_mask(text) & later)
+
+
+def _step_mask(text: str) -> int:
+    """`_step_conditions([text])[0]` for a text after step 1, compiled."""
+    if len(_STEPS) != _CONDITIONS:
+        return (1 << len(_STEPS)) - 1
     cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    return (mask & ~later) | (folding.step_mask(cp, _classes()) & later)
+    return int(folding.step_mask(cp, _classes(), *_astral_classes(text, cp), *_word_table()))
+
+
+_NO_ASTRAL = (np.zeros(0, np.uint32), np.zeros(0, np.uint16))
+
+
+def _astral_classes(text: str, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The code points of `text` (`cp`) outside the BMP (sorted, unique) and their class bits (`_classes`)."""
+    if text.isascii() or max(text) <= "\uffff":
+        return _NO_ASTRAL
+    astral = np.unique(cp[cp > 0xFFFF])
+    other = _confusables().other
+    classes = [_is_letter(c) * folding.LETTER | (ord(c) in other) * folding.LOOKALIKE
+               | (c.isalnum() or c == "_") * folding.WORD | c.isspace() * folding.SPACE | c.isdigit() * folding.NUMERIC
+               for c in map(chr, astral.tolist())]
+    return astral, np.array(classes, np.uint16)
+
+
+@cache
+def _word_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The vocabulary for the compiled pre-check (`folding._nb_fits`): its words, then its violation
+    words, each as rows of bytes padded with 0, sorted by length and first letter, and where each
+    length and first letter starts."""
+    words = list(vocabulary._words()[1])
+    return _rows(words) + _rows([w for w in words if vocabulary.is_violation_word(w)])
+
+
+def _rows(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`words` as rows of bytes sorted by length and first letter, and the bounds of each (length, letter)."""
+    words = sorted(words, key=lambda w: (len(w), w[0]))
+    longest = max(map(len, words), default=1)
+    rows = np.zeros((len(words), longest), np.uint8)
+    for i, w in enumerate(words):
+        rows[i, : len(w)] = np.frombuffer(w.encode("ascii"), np.uint8)
+    keys = np.array([len(w) * 26 + ord(w[0]) - ord("a") for w in words], np.int64)
+    bounds = np.searchsorted(keys, np.arange(longest + 1)[:, None] * 26 + np.arange(27)[None, :]).astype(np.int64)
+    return rows, bounds
 
 
 def _finish(text: str, mask: int) -> str:
@@ -593,7 +756,8 @@ def _finish(text: str, mask: int) -> str:
             marked = marked.replace(_DELETED, "")
         if marked != text:
             text = marked
-            mask = _recheck(text, mask, k)
+            if k + 1 < len(_STEPS):
+                mask = _recheck(text, mask, k)
     return text
 
 
@@ -609,31 +773,51 @@ def _fold_codes() -> np.ndarray:
     `str.translate`), or UNKNOWN (not computed yet: `_learn_folds` fills entries in as they occur)."""
     codes = np.full(0x10000, folding.UNKNOWN, np.int32)
     _learn_folds(codes, np.arange(0x80))
-    folding.step_mask(np.zeros(0, np.uint32), _classes())  # compiled (or loaded from numba's cache) now
+    folding.step_mask(np.zeros(0, np.uint32), _classes(), *_NO_ASTRAL, *_word_table())  # compiled now
     return codes
 
 
+_LEARNING = threading.Lock()
+
+
 def _learn_folds(codes: np.ndarray, codepoints: np.ndarray) -> None:
-    """Fill in the entries of `codes` for `codepoints` from step 1's `str.translate` table."""
-    for c in np.unique(codepoints).tolist():
-        folded = _TABLE[c]
-        if not folded:
-            codes[c] = folding.DELETE
-        elif len(folded) == 1 and ord(folded) < 0x10000 and folded.lower() == folded:
-            codes[c] = ord(folded)  # (then lower-casing a text made of such characters leaves it as it is)
-        else:
-            codes[c] = folding.SLOW
+    """Fill in the entries of `codes` for `codepoints` from step 1's `str.translate` table.
+
+    Safe while other threads fold with `codes` (`folding.fold_chunk` runs without the GIL): each
+    entry changes once, from UNKNOWN to a value that depends on its code point alone, by one aligned
+    4-byte store, so a reader sees either UNKNOWN (and sends its comment to the Python path, which
+    gives the same result) or the final value. The lock keeps two learners from computing the same
+    entries twice.
+    """
+    with _LEARNING:
+        for c in np.unique(codepoints).tolist():
+            if codes[c] != folding.UNKNOWN:
+                continue
+            folded = _TABLE[c]
+            if not folded:
+                codes[c] = folding.DELETE
+            elif len(folded) == 1 and ord(folded) < 0x10000 and folded.lower() == folded:
+                codes[c] = ord(folded)  # (then lower-casing a text made of such characters leaves it as it is)
+            else:
+                codes[c] = folding.SLOW
 
 
 @cache
 def _classes() -> np.ndarray:
-    """`_char_tables` as one uint8 of class bits per BMP code point, for the compiled pre-check."""
+    """`_char_tables` and the other classes the compiled pre-check reads, as uint16 bits per BMP code point."""
     letter, stand_in, separator, lookalike = _char_tables()
     lead, trail, digit = (np.zeros(0x10000, bool) for _ in range(3))
     lead[_LEADS], trail[_TRAILS], digit[ord("0") : ord("9") + 1] = True, True, True
+    chars = [chr(c) for c in range(0x10000)]
+    word = np.array([c.isalnum() or c == "_" for c in chars])
+    space = np.array([c.isspace() for c in chars])
+    numeric = np.array([c.isdigit() for c in chars])
+    leet = np.zeros(0x10000, bool)
+    leet[[ord(c) for c in _LEET_CHARS]] = True
     return (letter * folding.LETTER | stand_in * folding.STAND_IN | separator * folding.SEPARATOR
             | lookalike * folding.LOOKALIKE | lead * folding.LEAD | trail * folding.TRAIL
-            | digit * folding.DIGIT).astype(np.uint8)
+            | digit * folding.DIGIT | word * folding.WORD | space * folding.SPACE | numeric * folding.NUMERIC
+            | leet * folding.LEET).astype(np.uint16)
 
 
 def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -645,7 +829,7 @@ def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     out, out_offsets = np.empty(len(cp), np.uint32), np.empty(len(texts) + 1, np.int64)
     status, unknown = np.empty(len(texts), np.uint8), np.empty(4096, np.uint32)
     codes = _fold_codes()
-    learned = folding.fold_chunk(cp, offsets, codes, _classes(), out, out_offsets, status, unknown)
+    learned = folding.fold_chunk(cp, offsets, codes, _classes(), *_word_table(), out, out_offsets, status, unknown)
     if learned:
         _learn_folds(codes, unknown[:learned])
     if len(_STEPS) != _CONDITIONS:  # a step the compiled pre-check does not know: the Python path
@@ -674,8 +858,7 @@ def _finish_flagged(texts: list[str], folded: Sequence[str] | dict[int, str], st
     sent to the Python path."""
     flagged = np.flatnonzero(status).tolist()
     python = [i for i in flagged if status[i] & folding.PYTHON]
-    translated = [texts[i].translate(_TABLE) for i in python]
-    done = {i: _finish(text, mask) for i, text, mask in zip(python, translated, _step_conditions(translated).tolist())}
+    done = {i: _finish(text, _step_mask(text)) for i, text in ((i, texts[i].translate(_TABLE)) for i in python)}
     for i in flagged:
         if i not in done:
             done[i] = _finish(folded[i], int(status[i]))
@@ -747,28 +930,43 @@ def normalize_with_offsets(text: str) -> tuple[str, np.ndarray]:
     >>> normalize_with_offsets("s-h-i-t")[1].tolist()
     [0, 2, 4, 6, 7]
     """
-    table = _TABLE
-    pieces = []
-    origin = []
-    for i, char in enumerate(text):
-        folded = table[ord(char)]
-        if folded:
-            pieces.append(folded)
-            origin.extend([i] * len(folded))
-    norm = "".join(pieces)
-    where = np.asarray(origin, dtype=np.int64)
-    mask = int(_step_conditions([norm])[0])
+    norm, where, mask = _fold_with_origin(text)
     for k, step in enumerate(_STEPS):  # as `_finish`, keeping the origin of survivors
         if not mask >> k & 1:
             continue
         marked = step(norm)
         if _DELETED in marked:
-            where = where[np.frombuffer(marked.encode("utf-32-le"), dtype="<u4") != 0]
+            kept = np.append(np.frombuffer(marked.encode("utf-32-le"), dtype="<u4") != 0, True)  # the final entry
+            where = where[kept]
             marked = marked.replace(_DELETED, "")
         if marked != norm:
             norm = marked
-            mask = _recheck(norm, mask, k)
-    return norm, np.append(where, len(text))
+            if k + 1 < len(_STEPS):
+                mask = _recheck(norm, mask, k)
+    return norm, where
+
+
+def _fold_with_origin(text: str) -> tuple[str, np.ndarray, int]:
+    """Step 1 of one text, the index in `text` of each folded character followed by `len(text)`, and
+    the pre-check's step bits: compiled, or through `str.translate`'s table for a text with a
+    character the compiled table leaves to it."""
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+    out, origin = np.empty(len(cp), np.uint32), np.empty(len(cp) + 1, np.int64)
+    codes = _fold_codes()
+    n, mask = folding.fold_one(cp, codes, _classes(), *_word_table(), out, origin)
+    if n >= 0 and len(_STEPS) == _CONDITIONS:
+        origin[n] = len(text)
+        return out[:n].tobytes().decode("utf-32-le"), origin[: n + 1], mask
+    bmp = cp[cp < 0x10000]
+    _learn_folds(codes, bmp[codes[bmp] == folding.UNKNOWN])
+    pieces, where = [], []
+    for i, char in enumerate(text):
+        folded = _TABLE[ord(char)]
+        if folded:
+            pieces.append(folded)
+            where.extend([i] * len(folded))
+    norm = "".join(pieces)
+    return norm, np.array(where + [len(text)], dtype=np.int64), _step_mask(norm)
 
 
 def original_span(origin: np.ndarray, start: int, end: int) -> tuple[int, int]:
