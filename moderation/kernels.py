@@ -174,20 +174,20 @@ def _nb_column(h, seed, size, offset):  # noqa: ANN001
 @_jit
 def _nb_scratch(offsets, cfg, spans):  # noqa: ANN001
     """Work arrays sized for the longest document of a chunk: word starts, ends, hashes and P**length;
-    n-gram columns (and spans if `spans`); the counting table (keys all -1, counts) and the slots
-    a document fills; the distinct columns and counts of a document."""
+    n-gram columns (and spans if `spans`); the counting table (all -1) and the slots a document
+    fills; the distinct columns and counts of a document."""
     longest = 0
     for d in range(offsets.shape[0] - 1):
         longest = max(longest, offsets[d + 1] - offsets[d])
     words = (longest + 1) // 2 + 1
     grams = words * (cfg[2] - cfg[1] + 1) + (longest + 2 * words) * (cfg[4] - cfg[3] + 1) + 1
     cap = 16
-    while cap < 4 * grams:
+    while cap < 2 * grams:
         cap *= 2
     span = grams if spans else 0
     return (np.empty(words, np.int64), np.empty(words, np.int64), np.empty(words, np.uint64),
             np.empty(words, np.uint64), np.empty(grams, np.int32), np.empty(span, np.int64),
-            np.empty(span, np.int64), np.full(cap, -1, np.int32), np.empty(cap, np.int32),
+            np.empty(span, np.int64), np.full(cap, -1, np.int64),
             np.empty(grams, np.int64), np.empty(grams, np.int32), np.empty(grams, np.int32))
 
 
@@ -195,8 +195,8 @@ def _nb_scratch(offsets, cfg, spans):  # noqa: ANN001
 def _nb_word_cache(n_chars, cfg):  # noqa: ANN001
     """An empty cache of the char n-gram columns of the words of a chunk of `n_chars` characters
     ("wb" only: there a word's char n-grams depend on the word alone, and most words recur):
-    (hashes, lengths (0: free), first positions, offsets and counts into the pool, the pool,
-    [pool used, words, shift])."""
+    (one 32-byte row a word: hash, length (0: free), offset into the pool, number of columns; the
+    pool: each word's code points then its columns; [pool used, words, shift])."""
     cap = 0
     if cfg[3] > 0 and not cfg[5]:
         cap = 16
@@ -205,40 +205,43 @@ def _nb_word_cache(n_chars, cfg):  # noqa: ANN001
     bits = 1
     while (1 << bits) < cap:
         bits += 1
-    return (np.empty(cap, np.uint64), np.zeros(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64),
-            np.empty(cap, np.int64), np.empty(12 * cap, np.int32), np.array([0, 0, 64 - bits], np.int64))
+    return np.zeros((cap, 4), np.uint64), np.empty(16 * cap, np.int32), np.array([0, 0, 64 - bits], np.int64)
 
 
 @_jit
 def _nb_find_word(cp, s, length, h, cache):  # noqa: ANN001
-    """(slot, offset, count) of the word cp[s:s + length] with hash h in `cache`; count -1 if absent,
-    and then slot is where to remember it (-1 if the cache is full)."""
-    hashes, lengths, firsts, offsets, counts, _, state = cache
-    if lengths.shape[0] == 0:
+    """(slot, offset, count) of the word cp[s:s + length] with hash h in `cache`: its `count` columns
+    are pool[offset:offset + count]; count -1 if absent, and then slot is where to remember it (-1 if
+    the cache is full)."""
+    rows, pool, state = cache
+    if rows.shape[0] == 0:
         return -1, 0, -1
-    mask, slot = lengths.shape[0] - 1, np.int64((h * _UM1) >> np.uint64(state[2]))
-    while lengths[slot] != 0:
-        if hashes[slot] == h and lengths[slot] == length:
-            f, same = firsts[slot], True
+    mask, slot = rows.shape[0] - 1, np.int64((h * _UM1) >> np.uint64(state[2]))
+    while rows[slot, 1] != 0:
+        if rows[slot, 0] == h and rows[slot, 1] == length:
+            f, same = np.int64(rows[slot, 2]), True
             for q in range(length):  # the hash says the same word; the characters make sure
-                if cp[f + q] != cp[s + q]:
+                if pool[f + q] != cp[s + q]:
                     same = False
                     break
             if same:
-                return slot, offsets[slot], counts[slot]
+                return slot, f + length, np.int64(rows[slot, 3])
         slot = (slot + 1) & mask
-    return (slot if 2 * state[1] < lengths.shape[0] else -1), 0, -1
+    return (slot if 2 * state[1] < rows.shape[0] else -1), 0, -1
 
 
 @_jit
-def _nb_remember_word(slot, s, length, h, cols, a, b, cache):  # noqa: ANN001
+def _nb_remember_word(slot, cp, s, length, h, cols, a, b, cache):  # noqa: ANN001
     """Store cols[a:b], the char n-gram columns of the word cp[s:s + length], at `slot` of `cache`."""
-    hashes, lengths, firsts, offsets, counts, pool, state = cache
-    if slot < 0 or state[0] + b - a > pool.shape[0]:
+    rows, pool, state = cache
+    at = state[0]
+    if slot < 0 or at + length + b - a > pool.shape[0]:
         return
-    pool[state[0] : state[0] + b - a] = cols[a:b]
-    hashes[slot], lengths[slot], firsts[slot], offsets[slot], counts[slot] = h, length, s, state[0], b - a
-    state[0] += b - a
+    for q in range(length):
+        pool[at + q] = cp[s + q]
+    pool[at + length : at + length + b - a] = cols[a:b]
+    rows[slot, 0], rows[slot, 1], rows[slot, 2], rows[slot, 3] = h, length, at, b - a
+    state[0] += length + b - a
     state[1] += 1
 
 
@@ -288,7 +291,7 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
                 s, length = ws[w], we[w] - ws[w]
                 slot, at, count = _nb_find_word(cp, s, length, hw[w], cache) if not spans else (-1, 0, -1)
                 if count >= 0:
-                    cols[m : m + count] = cache[5][at : at + count]
+                    cols[m : m + count] = cache[1][at : at + count]
                     m += count
                     continue
                 first = m
@@ -303,37 +306,38 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
                                 starts[m] = s - a + min(max(i - 1, 0), length)
                                 ends[m] = s - a + min(i + n - 1, length)
                             m += 1
-                _nb_remember_word(slot, s, length, hw[w], cols, first, m, cache)
+                _nb_remember_word(slot, cp, s, length, hw[w], cols, first, m, cache)
     return m
 
 
 @_jit
-def _nb_count(cols, m, keys, counts, dcols, dcounts, slots, idf):  # noqa: ANN001
+def _nb_count(cols, m, table, dcols, dcounts, slots, ahead, stride):  # noqa: ANN001
     """Distinct columns of cols[:m] into dcols, their counts into dcounts, in order of first
-    occurrence; returns how many. `keys` (all -1) and `counts` are an open-addressing table of which
-    the first 4m slots or more are used and left empty again; `slots` is scratch. The entries of
-    `idf` (unless empty) that the columns will read are prefetched meanwhile."""
+    occurrence; returns how many. `table` (all -1) is an open-addressing table of (column << 32) |
+    count of which the first 2m slots or more are used and left empty again; `slots` is scratch.
+    The entries ahead[c * stride] (unless `ahead` is empty) that the columns c will read are
+    prefetched meanwhile."""
     cap, bits = 16, 4
-    while cap < 4 * m:
+    while cap < 2 * m:
         cap, bits = cap * 2, bits + 1
     shift, mask, nd = np.uint64(64 - bits), cap - 1, 0
     for t in range(m):  # without a branch on whether the column is new: it would be mispredicted
         c = cols[t]
-        if idf.shape[0]:
-            _nb_prefetch(idf, c)
+        if ahead.shape[0]:
+            _nb_prefetch(ahead, stride * np.int64(c))
         s = np.int64((np.uint64(c) * _UP) >> shift)
-        k = keys[s]
-        while (k != c) & (k >= 0):
+        e = table[s]
+        while ((e >> 32) != c) & (e >= 0):
             s = (s + 1) & mask
-            k = keys[s]
-        new = k < 0
-        keys[s] = c
-        counts[s] = (0 if new else counts[s]) + 1
+            e = table[s]
+        new = e < 0
+        table[s] = (np.int64(c) << 32 if new else e) + 1
         slots[nd] = s
         nd += new
     for t in range(nd):
         s = slots[t]
-        dcols[t], dcounts[t], keys[s] = keys[s], counts[s], -1
+        e = table[s]
+        dcols[t], dcounts[t], table[s] = e >> 32, e & 0xFFFFFFFF, -1
     return nd
 
 
@@ -361,7 +365,7 @@ def _nb_weigh(cols, counts, nd, idf, weights, tf, norm, tf_table, values):  # no
 def _nb_count_chunk(cp, offsets, bmp, astral, cfg, seeds):  # noqa: ANN001
     """Raw counts of the documents cp[offsets[d]:offsets[d + 1]]: (counts, columns, nonzeros per row),
     columns sorted within each row."""
-    ws, we, hw, pw, grams, starts, ends, keys, counts, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
+    ws, we, hw, pw, grams, starts, ends, keys, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
     cache, none = _nb_word_cache(cp.shape[0], cfg), np.empty(0, np.float32)
     n, bits = offsets.shape[0] - 1, 1
     while (1 << bits) < cfg[0]:
@@ -371,7 +375,7 @@ def _nb_count_chunk(cp, offsets, bmp, astral, cfg, seeds):  # noqa: ANN001
     for d in range(n):
         m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
                        starts, ends, False, cache)
-        nd = _nb_count(grams, m, keys, counts, dcols, dcounts, slots, none)
+        nd = _nb_count(grams, m, keys, dcols, dcounts, slots, none, 0)
         for t in range(nd):  # column and count in one int64, sorted by column
             slots[t] = (np.int64(dcols[t]) << 32) | dcounts[t]
         _nb_radix_sort(slots, nd, 32, 32 + bits, packed, bins)
@@ -433,45 +437,101 @@ def _nb_weigh_chunk(counts, cols, row_nnz, idf, weights, tf, norm, tf_table, dat
 
 
 @_jit
-def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, idf, weights, tf, norm, tf_table, coef,  # noqa: ANN001
-                       out):
-    """out[d] += (TF-IDF row of document d) @ coef, one document at a time, no matrix built."""
-    ws, we, hw, pw, grams, starts, ends, keys, counts, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
+def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf, norm, tf_table, out):  # noqa: ANN001
+    """out[d] += (TF-IDF row of document d) @ coef, one document at a time, no matrix built.
+
+    table[c] is (idf[c], coef[c, 0], ..., coef[c, k - 1], padding) in the dtype of coef (`_decision_table`):
+    a distinct column costs one cache line, prefetched while the document's n-grams are counted, one
+    document ahead of its use (document d is scored after document d + 1 is counted)."""
+    ws, we, hw, pw, grams, starts, ends, keys, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
     cache, values = _nb_word_cache(cp.shape[0], cfg), np.empty(grams.shape[0], weights.dtype)
-    flat, k = coef.reshape(-1), coef.shape[1]
-    for d in range(offsets.shape[0] - 1):
-        m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
-                       starts, ends, False, cache)
-        nd = _nb_count(grams, m, keys, counts, dcols, dcounts, slots, idf)
-        total = _nb_weigh(dcols, dcounts, nd, idf, weights, tf, norm, tf_table, values)
-        scale = 1.0 / total if total > 0 else 1.0
-        for j in range(0, k, 4):  # four columns of coef at a time, in registers
-            a0 = a1 = a2 = a3 = 0.0
-            for t in range(nd):
-                if j == 0 and t + 12 < nd:  # the coef rows are memory-bound: ask for them early
-                    _nb_prefetch(flat, k * np.int64(dcols[t + 12]))
-                v, c = np.float64(values[t]), dcols[t]
-                a0 += v * coef[c, j]
-                if j + 1 < k:
-                    a1 += v * coef[c, j + 1]
-                if j + 2 < k:
-                    a2 += v * coef[c, j + 2]
-                if j + 3 < k:
-                    a3 += v * coef[c, j + 3]
-            out[d, j] += a0 * scale
+    flat, width, n = table.reshape(-1), table.shape[1], offsets.shape[0] - 1
+    columns, counts, distinct = (dcols, np.empty_like(dcols)), (dcounts, np.empty_like(dcounts)), np.zeros(2, np.int64)
+    for d in range(n + 1):
+        if d < n:
+            m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
+                           starts, ends, False, cache)
+            distinct[d & 1] = _nb_count(grams, m, keys, columns[d & 1], counts[d & 1], slots, flat, width)
+        if d > 0:
+            p = (d - 1) & 1
+            _nb_score_row(columns[p], counts[p], distinct[p], table, weights, tf, norm, tf_table, values, out[d - 1])
+
+
+@_jit
+def _nb_score_row(cols, counts, nd, table, weights, tf, norm, tf_table, values, out):  # noqa: ANN001
+    """out += the TF-IDF row of the distinct columns cols[:nd] (counts[:nd]) @ coef: each value
+    weighed as `_nb_weigh` weighs it (into `values`) and the products added in the same order as
+    `transform(X) @ coef` adds them, so that the scores are the same to the bit."""
+    k, half = out.shape[0], table.shape[0] // 2
+    total = 0.0
+    a0 = a1 = a2 = a3 = 0.0
+    for t in range(nd):  # `_nb_weigh`, and the first four columns of coef in registers
+        c, n = cols[t], counts[t]
+        if tf == _TF_SUBLINEAR:
+            values[t] = tf_table[n] if n < tf_table.shape[0] else 1.0 + np.log(n)
+        elif tf == _TF_RAW:
+            values[t] = n
+        else:
+            values[t] = 1.0
+        values[t] = values[t] * np.float32(table[c, 0])
+        values[t] = values[t] * weights[0 if c < half else 1]
+        x = values[t]
+        total += x * x if norm == 2 else abs(x)
+        v = np.float64(x)
+        a0 += v * table[c, 1]
+        if k > 1:
+            a1 += v * table[c, 2]
+        if k > 2:
+            a2 += v * table[c, 3]
+        if k > 3:
+            a3 += v * table[c, 4]
+    total = np.sqrt(total) if norm == 2 else total if norm == 1 else 0.0
+    scale = 1.0 / total if total > 0 else 1.0
+    out[0] += a0 * scale
+    if k > 1:
+        out[1] += a1 * scale
+    if k > 2:
+        out[2] += a2 * scale
+    if k > 3:
+        out[3] += a3 * scale
+    for j in range(4, k, 4):  # more columns: four at a time, over the values again
+        a0 = a1 = a2 = a3 = 0.0
+        for t in range(nd):
+            v, c = np.float64(values[t]), cols[t]
+            a0 += v * table[c, 1 + j]
             if j + 1 < k:
-                out[d, j + 1] += a1 * scale
+                a1 += v * table[c, 2 + j]
             if j + 2 < k:
-                out[d, j + 2] += a2 * scale
+                a2 += v * table[c, 3 + j]
             if j + 3 < k:
-                out[d, j + 3] += a3 * scale
+                a3 += v * table[c, 4 + j]
+        out[j] += a0 * scale
+        if j + 1 < k:
+            out[j + 1] += a1 * scale
+        if j + 2 < k:
+            out[j + 2] += a2 * scale
+        if j + 3 < k:
+            out[j + 3] += a3 * scale
+
+
+def _decision_table(idf: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """table[c] = (idf[c], coef[c, 0], ..., coef[c, k - 1], zeros) in the dtype of coef, rows of a
+    whole number of 32 bytes in memory aligned to 64, so that no row straddles two cache lines."""
+    row = 32 // coef.dtype.itemsize
+    width = -(-(coef.shape[1] + 1) // row) * row
+    size = coef.shape[0] * width
+    raw = np.zeros(size + 64 // coef.dtype.itemsize, coef.dtype)
+    start = (-raw.ctypes.data % 64) // coef.dtype.itemsize
+    table = raw[start : start + size].reshape(coef.shape[0], width)
+    table[:, 0], table[:, 1 : coef.shape[1] + 1] = idf, coef
+    return table
 
 
 @_jit
 def _nb_occurrences(cp, bmp, astral, cfg, seeds):  # noqa: ANN001
     """(column, start, end) of every n-gram occurrence of the one document cp."""
     offsets = np.array([0, cp.shape[0]], np.int64)
-    ws, we, hw, pw, grams, starts, ends, _, _, _, _, _ = _nb_scratch(offsets, cfg, True)
+    ws, we, hw, pw, grams, starts, ends, _, _, _, _ = _nb_scratch(offsets, cfg, True)
     m = _nb_ngrams(cp, 0, cp.shape[0], bmp, astral, cfg, seeds, ws, we, hw, pw, grams, starts, ends, True,
                    _nb_word_cache(0, cfg))
     return grams[:m], starts[:m], ends[:m]
@@ -584,20 +644,21 @@ def _check_texts(X: Iterable[str]) -> list[str]:
 
 
 
-class DecisionKernel(NamedTuple):
+class DecisionKernel:
     """`HashingTfidf.decision_kernel`: `kernel(cp, offsets)` is `transform(docs) @ coef` (float64,
     shape (n_docs, k)) for the documents encoded as `cp` (uint32 code points end to end, as
     `moderation.normalize.normalize_encoded` gives them, lower-cased if the featuriser lower-cases)
     and `offsets` (int64, where each starts and the last ends). Holds no lock, only arrays: threads
-    and processes may share it."""
+    and processes may share it. `table` is idf and coef side by side, as the kernel reads them."""
 
-    cfg: np.ndarray
-    seeds: np.ndarray
-    idf: np.ndarray
-    weights: np.ndarray
-    tf: int
-    norm: int
-    coef: np.ndarray
+    _fields = ("cfg", "seeds", "idf", "weights", "tf", "norm", "coef")
+    __slots__ = (*_fields, "table")
+
+    def __init__(self, cfg: np.ndarray, seeds: np.ndarray, idf: np.ndarray, weights: np.ndarray, tf: int,
+                 norm: int, coef: np.ndarray) -> None:
+        self.cfg, self.seeds, self.idf, self.weights, self.tf, self.norm, self.coef = (
+            cfg, seeds, idf, weights, tf, norm, coef)
+        self.table = _decision_table(idf, coef)
 
     def __call__(self, cp: np.ndarray, offsets: np.ndarray, out: np.ndarray | None = None,
                  astral: np.ndarray | None = None) -> np.ndarray:
@@ -605,10 +666,14 @@ class DecisionKernel(NamedTuple):
         which is returned. `astral`: `_astral_words(cp)`, if the caller has it already."""
         out = np.zeros((len(offsets) - 1, self.coef.shape[1])) if out is None else out
         astral = _astral_words(cp) if astral is None else astral
-        _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, self.cfg, self.seeds, self.idf,
-                           self.weights, self.tf, self.norm, _tf_table(), self.coef, out)
+        _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, self.cfg, self.seeds, self.table,
+                           self.weights, self.tf, self.norm, _tf_table(), out)
         return out
 
+    def with_coef(self, coef: np.ndarray) -> "DecisionKernel":
+        """The same kernel with other weights `coef` (checked: shape (n_features, k))."""
+        return DecisionKernel(self.cfg, self.seeds, self.idf, self.weights, self.tf, self.norm,
+                              _checked_coef(coef, self.idf.shape[0]))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The kernel as named arrays (what `np.savez` writes); `DecisionKernel.from_arrays` reads them back."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
-from moderation.kernels import DecisionKernel, _checked_coef, _chunks, _jit, decide
+from moderation.kernels import DecisionKernel, _chunks, _jit, decide
 from moderation.language import assess_support_many
 from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
@@ -152,13 +152,13 @@ class Model:
         lower = self._scoring.lowercase if deferred else self._featurizer.lowercase
         if 0 < len(texts) <= _KERNEL_DOCS and sum(map(len, texts)) <= _KERNEL_CHARS:
             # a few comments (the service's): one compiled call, the featuriser's checks done once;
-            # more go through `decision`, in chunks on the featuriser's threads
+            # more are scored in chunks on the featuriser's threads
             cp, offsets = normalize_encoded(texts, lower=lower)
             return self._kernel()(cp, offsets) + self.intercept
-        encode = partial(normalize_encoded, lower=lower)  # fused: text to scores per document, no feature matrix
-        if not deferred:
-            return self._featurizer.decision(texts, self.coef, self.intercept, encode=encode)
-        out = decide(self._kernel(), _chunks(texts), encode, self._scoring.n_jobs)  # as `decision` does
+        # fused: text to scores per document, no feature matrix, as the featuriser's `decision` scores
+        # them (on its threads), with the kernel made once
+        n_jobs = self._scoring.n_jobs if deferred else self._featurizer.n_jobs
+        out = decide(self._kernel(), _chunks(texts), partial(normalize_encoded, lower=lower), n_jobs)
         out += self.intercept
         return out
 
@@ -175,8 +175,7 @@ class Model:
         if made is None or made[0] is not source or made[1] is not self.coef:
             if source is self._scoring:
                 saved = self._scoring.kernel
-                kernel = saved if saved.coef is self.coef else saved._replace(
-                    coef=_checked_coef(self.coef, saved.idf.shape[0]))
+                kernel = saved if saved.coef is self.coef else saved.with_coef(self.coef)
             else:
                 kernel = source.decision_kernel(self.coef)
             made = (source, self.coef, kernel)
