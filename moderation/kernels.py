@@ -13,6 +13,7 @@ directory); where it can write neither, they are compiled at each start.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Callable, Iterable, NamedTuple
@@ -206,6 +207,15 @@ def _nb_word_cache(n_chars, cfg):  # noqa: ANN001
     while (1 << bits) < cap:
         bits += 1
     return np.zeros((cap, 4), np.uint64), np.empty(16 * cap, np.int32), np.array([0, 0, 64 - bits], np.int64)
+
+
+@_jit
+def _nb_make_room(cache, need):  # noqa: ANN001
+    """Empty `cache` if it cannot take `need` more pool entries or is half full of words."""
+    rows, pool, state = cache
+    if rows.shape[0] and (2 * state[1] >= rows.shape[0] or state[0] + need > pool.shape[0]):
+        rows[:, 1] = 0
+        state[0] = state[1] = 0
 
 
 @_jit
@@ -437,18 +447,20 @@ def _nb_weigh_chunk(counts, cols, row_nnz, idf, weights, tf, norm, tf_table, dat
 
 
 @_jit
-def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf, norm, tf_table, out):  # noqa: ANN001
+def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf, norm, tf_table, out, cache):  # noqa: ANN001
     """out[d] += (TF-IDF row of document d) @ coef, one document at a time, no matrix built.
 
     table[c] is (idf[c], coef[c, 0], ..., coef[c, k - 1], padding) in the dtype of coef (`_decision_table`):
     a distinct column costs one cache line, prefetched while the document's n-grams are counted, one
-    document ahead of its use (document d is scored after document d + 1 is counted)."""
+    document ahead of its use (document d is scored after document d + 1 is counted). `cache`: a
+    `_nb_word_cache`, kept from chunk to chunk (emptied when full)."""
     ws, we, hw, pw, grams, starts, ends, keys, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
-    cache, values = _nb_word_cache(cp.shape[0], cfg), np.empty(grams.shape[0], weights.dtype)
+    values = np.empty(grams.shape[0], weights.dtype)
     flat, width, n = table.reshape(-1), table.shape[1], offsets.shape[0] - 1
     columns, counts, distinct = (dcols, np.empty_like(dcols)), (dcounts, np.empty_like(dcounts)), np.zeros(2, np.int64)
     for d in range(n + 1):
         if d < n:
+            _nb_make_room(cache, 7 * (offsets[d + 1] - offsets[d]) + 8)
             m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
                            starts, ends, False, cache)
             distinct[d & 1] = _nb_count(grams, m, keys, columns[d & 1], counts[d & 1], slots, flat, width)
@@ -652,13 +664,17 @@ class DecisionKernel:
     and processes may share it. `table` is idf and coef side by side, as the kernel reads them."""
 
     _fields = ("cfg", "seeds", "idf", "weights", "tf", "norm", "coef")
-    __slots__ = (*_fields, "table")
+    __slots__ = (*_fields, "table", "_caches")
 
     def __init__(self, cfg: np.ndarray, seeds: np.ndarray, idf: np.ndarray, weights: np.ndarray, tf: int,
                  norm: int, coef: np.ndarray) -> None:
         self.cfg, self.seeds, self.idf, self.weights, self.tf, self.norm, self.coef = (
             cfg, seeds, idf, weights, tf, norm, coef)
         self.table = _decision_table(idf, coef)
+        self._caches = threading.local()  # each thread's word cache, kept from call to call
+
+    def __reduce__(self) -> tuple:
+        return DecisionKernel, tuple(getattr(self, name) for name in self._fields)
 
     def __call__(self, cp: np.ndarray, offsets: np.ndarray, out: np.ndarray | None = None,
                  astral: np.ndarray | None = None) -> np.ndarray:
@@ -666,8 +682,11 @@ class DecisionKernel:
         which is returned. `astral`: `_astral_words(cp)`, if the caller has it already."""
         out = np.zeros((len(offsets) - 1, self.coef.shape[1])) if out is None else out
         astral = _astral_words(cp) if astral is None else astral
+        cache = getattr(self._caches, "cache", None)  # as large as the largest chunk's so far needs
+        if cache is None or 2 * cache[0].shape[0] < min(len(cp), 1 << 16):
+            cache = self._caches.cache = _nb_word_cache(len(cp), self.cfg)
         _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, self.cfg, self.seeds, self.table,
-                           self.weights, self.tf, self.norm, _tf_table(), out)
+                           self.weights, self.tf, self.norm, _tf_table(), out, cache)
         return out
 
     def with_coef(self, coef: np.ndarray) -> "DecisionKernel":
