@@ -553,7 +553,7 @@ def _worker_model(model_dir: str) -> Model:
     with _WORKER_LOCK:
         model = _WORKER_MODELS.get(model_dir)
         if model is None:
-            model = _WORKER_MODELS[model_dir] = load_model(model_dir)
+            model = _WORKER_MODELS[model_dir] = load_model(model_dir, explain=False)
             _WORKER_LOADS[model_dir] += 1
     return model
 

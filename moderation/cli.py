@@ -148,7 +148,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise InputError("--workers and --scheduler exclude each other: with --scheduler the Dask "
                          "cluster's workers do the scoring")
     model_dir = resolve_model_dir(args.model)
-    model = load_model(model_dir)
+    model = load_model(model_dir, explain=False)  # scoring explains nothing: the featuriser stays pickled
     workers = args.workers if args.workers > 0 else (os.cpu_count() or 1)
     out = Path(args.out)
     try:

@@ -1,9 +1,13 @@
 """The trained model: normalise → featurise → one linear head per category → calibrated probability.
 
-A saved model is a directory `models/<version>/` holding `model.joblib` (the arrays), `policy.toml`
-(the policy it was trained under) and `card.json` (the model card: data hashes, counts, metrics,
-thresholds, library versions, and the SHA-256 of the two other files). `load_model` verifies the
-checksums against the card before it unpickles anything.
+A saved model is a directory `models/<version>/` holding `model.joblib` (the pickled featuriser and
+the arrays), `scoring.npz` (what scoring needs, as plain arrays: the `DecisionKernel` of a hashing
+featuriser, intercept, calibration), `policy.toml` (the policy it was trained under) and `card.json`
+(the model card: data hashes, counts, metrics, thresholds, library versions, and the SHA-256 of the
+other files). `load_model` verifies the checksums against the card before it reads anything else.
+With `scoring.npz`, loading unpickles nothing and imports no scikit-learn: the featuriser is
+unpickled on first use (explanations, `Model.featurizer`). A directory without it (saved before
+it existed, or with a featuriser that has no `decision_kernel`) loads from the pickle alone.
 """
 
 from __future__ import annotations
@@ -12,22 +16,24 @@ import json
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from moderation.errors import InputError, ModelError
 from moderation.files import sha256_file
-from moderation.features import DecisionKernel, HashingTfidf, _jit
+from moderation.kernels import DecisionKernel, _chunks, _jit, decide
 from moderation.language import assess_support_many
 from moderation.normalize import normalize_batch, normalize_encoded, normalize_with_offsets, original_span
 from moderation.policy import Decision, Policy
 from moderation.quoting import review_quoted_many
 
 ARTIFACT = "model.joblib"
+SCORING = "scoring.npz"
 CARD = "card.json"
 POLICY = "policy.toml"
 CURRENT = "current"
@@ -46,6 +52,32 @@ class Span:
     weight: float
     text: str
     source: str = "model"
+
+
+class _Scoring(NamedTuple):
+    """What a saved model scores with before its featuriser is unpickled: the featuriser's
+    `decision_kernel(coef)`, whether it lower-cases, and its `n_jobs`."""
+
+    kernel: DecisionKernel
+    lowercase: bool
+    n_jobs: int | None
+
+
+class _Deferred:
+    """The featuriser pickled in a model directory's artifact, unpickled on first `load()` (once,
+    whichever thread asks first), after its checksum is verified again."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path, sha256: str) -> None:
+        self.path, self.sha256, self.value = path, sha256, None
+
+    def load(self) -> object:
+        """The featuriser, unpickled now if it was not already; ModelError if the file changed or does not load."""
+        with self._lock:
+            if self.value is None:
+                self.value = _load_artifact(self.path, self.sha256)["featurizer"]
+            return self.value
 
 
 @dataclass(frozen=True)
@@ -75,15 +107,30 @@ class Model:
         thresholds: dict[str, dict[str, float]] | None = None,
         card: dict | None = None,
         policy_text: str = "",
+        scoring: _Scoring | None = None,
     ) -> None:
+        if isinstance(featurizer, _Deferred) and scoring is None:
+            raise ValueError("a featuriser unpickled on first use needs the scoring arrays")
         self.policy = policy
-        self.featurizer = featurizer
+        self._featurizer = featurizer
+        self._scoring = scoring
         self.coef = np.ascontiguousarray(coef, dtype=np.float32)  # (n_features, n_categories)
         self.intercept = np.asarray(intercept, dtype=np.float64)  # (n_categories,)
         self.calibration = np.asarray(calibration, dtype=np.float64)  # (n_categories, 2): a, b
         self.thresholds = thresholds or policy.thresholds()
         self.card = card or {}
         self.policy_text = policy_text
+
+    @property
+    def featurizer(self):  # noqa: ANN201 - HashingTfidf or any transformer; importing its type imports sklearn
+        """The featuriser, unpickled on first use when the model was loaded from its scoring arrays."""
+        if isinstance(self._featurizer, _Deferred):
+            self._featurizer = self._featurizer.load()
+        return self._featurizer
+
+    @featurizer.setter
+    def featurizer(self, value: object) -> None:
+        self._featurizer = value
 
     @property
     def categories(self) -> list[str]:
@@ -98,17 +145,22 @@ class Model:
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         """Raw linear scores, shape (n, n_categories)."""
         texts = _text_list(texts)
-        if (isinstance(self.featurizer, HashingTfidf) and 0 < len(texts) <= _KERNEL_DOCS
-                and sum(map(len, texts)) <= _KERNEL_CHARS):
+        deferred = isinstance(self._featurizer, _Deferred)
+        if not deferred and not hasattr(self._featurizer, "decision_kernel"):  # a plain transformer
+            features = self.featurizer.transform(normalize_batch(texts))
+            return np.asarray(features @ self.coef, dtype=np.float64) + self.intercept
+        lower = self._scoring.lowercase if deferred else self._featurizer.lowercase
+        if 0 < len(texts) <= _KERNEL_DOCS and sum(map(len, texts)) <= _KERNEL_CHARS:
             # a few comments (the service's): one compiled call, the featuriser's checks done once;
-            # more go through `decision`, in chunks on the featuriser's threads
-            cp, offsets = normalize_encoded(texts, lower=self.featurizer.lowercase)
+            # more are scored in chunks on the featuriser's threads
+            cp, offsets = normalize_encoded(texts, lower=lower)
             return self._kernel()(cp, offsets) + self.intercept
-        if isinstance(self.featurizer, HashingTfidf):  # fused: text to scores per document, no feature matrix
-            encode = partial(normalize_encoded, lower=self.featurizer.lowercase)
-            return self.featurizer.decision(texts, self.coef, self.intercept, encode=encode)
-        features = self.featurizer.transform(normalize_batch(texts))
-        return np.asarray(features @ self.coef, dtype=np.float64) + self.intercept
+        # fused: text to scores per document, no feature matrix, as the featuriser's `decision` scores
+        # them (on its threads), with the kernel made once
+        n_jobs = self._scoring.n_jobs if deferred else self._featurizer.n_jobs
+        out = decide(self._kernel(), _chunks(texts), partial(normalize_encoded, lower=lower), n_jobs)
+        out += self.intercept
+        return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities that each text violates each category, shape (n, n_categories)."""
@@ -116,18 +168,26 @@ class Model:
         return calibrate(raw, self.calibration)
 
     def _kernel(self) -> DecisionKernel:
-        """The featuriser's `decision_kernel` for `coef`, made on first use (again if either is replaced)."""
+        """The featuriser's `decision_kernel` for `coef` (the saved one while the featuriser is not
+        unpickled), made on first use (again if either is replaced)."""
+        source = self._scoring if isinstance(self._featurizer, _Deferred) else self._featurizer
         made = self.__dict__.get("_made_kernel")
-        if made is None or made[0] is not self.featurizer or made[1] is not self.coef:
-            made = (self.featurizer, self.coef, self.featurizer.decision_kernel(self.coef))
+        if made is None or made[0] is not source or made[1] is not self.coef:
+            if source is self._scoring:
+                saved = self._scoring.kernel
+                kernel = saved if saved.coef is self.coef else saved.with_coef(self.coef)
+            else:
+                kernel = source.decision_kernel(self.coef)
+            made = (source, self.coef, kernel)
             self.__dict__["_made_kernel"] = made
         return made[2]
 
-    def warm_up(self) -> None:
-        """Score and explain a short text once, so that the featuriser's compiled kernels are loaded
+    def warm_up(self, explain: bool = True) -> None:
+        """Score and (if `explain`) explain a short text once, so that the compiled kernels are loaded
         (or compiled) now rather than on the first request. `load_model` calls it."""
         self.predict_proba(["warm up"])
-        self.explain("warm up")
+        if explain:
+            self.explain("warm up")
 
     def explain(self, text: str, top: int = 5, min_share: float = 0.1,
                 categories: list[str] | None = None, hits: list | None = None) -> list[Span]:
@@ -214,10 +274,16 @@ class Model:
                 tmp / ARTIFACT,
                 compress=3,
             )
+            names = [ARTIFACT, POLICY]
+            if hasattr(self.featurizer, "decision_kernel"):  # scoring without unpickling the featuriser
+                np.savez(tmp / SCORING, **self._kernel().arrays(), intercept=self.intercept,
+                         calibration=self.calibration, lowercase=np.array(bool(self.featurizer.lowercase)),
+                         n_jobs=np.array(self.featurizer.n_jobs or 0, np.int64))
+                names.append(SCORING)
             (tmp / POLICY).write_text(self.policy_text, encoding="utf-8")
             card = dict(self.card)
             card["version"] = version
-            card["files"] = {name: sha256_file(tmp / name) for name in (ARTIFACT, POLICY)}
+            card["files"] = {name: sha256_file(tmp / name) for name in names}
             card["thresholds"] = self.thresholds
             (tmp / CARD).write_text(json.dumps(card, indent=2, default=_json_default) + "\n", encoding="utf-8")
             os.replace(tmp, final)
@@ -308,48 +374,87 @@ def resolve_model_dir(path: str | Path) -> Path:
     raise ModelError(f"{path}: no model here; train one with `moderation train`")
 
 
-def load_model(path: str | Path) -> Model:
-    """Load a model directory after checking every file against the card's checksums."""
-    import joblib
+def load_model(path: str | Path, explain: bool = True) -> Model:
+    """Load a model directory after checking every file against the card's checksums.
 
+    Scoring is warmed up, and explaining too if `explain` (which unpickles the featuriser now rather
+    than on the first explanation); `moderation score`, which explains nothing, passes False.
+    """
     directory = resolve_model_dir(path)
     try:
         card = json.loads((directory / CARD).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{directory / CARD}: unreadable model card: {exc}") from None
     files = card.get("files") if isinstance(card, dict) else None
-    if not isinstance(files, dict) or set(files) != {ARTIFACT, POLICY}:
+    if not isinstance(files, dict) or not {ARTIFACT, POLICY} <= set(files) <= {ARTIFACT, POLICY, SCORING}:
         raise ModelError(f"{directory / CARD}: the card lists no checksums for {ARTIFACT} and {POLICY}")
     for name, expected in files.items():
         target = directory / name
         if not target.is_file():
             raise ModelError(f"{target}: missing from the model directory")
-        actual = sha256_file(target)
-        if actual != expected:
-            raise ModelError(
-                f"{target}: checksum {actual[:12]}… does not match the card's {str(expected)[:12]}…; "
-                "the model is corrupt or was changed: retrain it"
-            )
+        _verify(target, expected)
     policy_text = (directory / POLICY).read_text(encoding="utf-8")
     import tomllib
 
     policy = Policy.from_dict(tomllib.loads(policy_text), source=str(directory / POLICY))
-    try:
-        parts = joblib.load(directory / ARTIFACT)
-    except Exception as exc:  # a checksum-valid artifact that does not load: version skew
-        raise ModelError(f"{directory / ARTIFACT}: cannot load ({type(exc).__name__}: {exc})") from None
+    if SCORING in files:
+        featurizer, parts, scoring = _Deferred(directory / ARTIFACT, files[ARTIFACT]), *_load_scoring(directory / SCORING)
+        parts["thresholds"] = card.get("thresholds")
+    else:
+        parts, scoring = _load_artifact(directory / ARTIFACT), None
+        featurizer = parts["featurizer"]
     model = Model(
         policy=policy,
-        featurizer=parts["featurizer"],
+        featurizer=featurizer,
         coef=parts["coef"],
         intercept=parts["intercept"],
         calibration=parts["calibration"],
         thresholds=parts["thresholds"],
         card=card,
         policy_text=policy_text,
+        scoring=scoring,
     )
-    model.warm_up()
+    model.warm_up(explain=explain)
     return model
+
+
+def _verify(target: Path, expected: object) -> None:
+    """ModelError unless the SHA-256 of the file `target` is `expected`."""
+    actual = sha256_file(target)
+    if actual != expected:
+        raise ModelError(
+            f"{target}: checksum {actual[:12]}… does not match the card's {str(expected)[:12]}…; "
+            "the model is corrupt or was changed: retrain it"
+        )
+
+
+def _load_artifact(path: Path, sha256: str | None = None) -> dict:
+    """The unpickled artifact (featuriser and arrays), its checksum verified first if `sha256` is given."""
+    import joblib
+
+    if sha256 is not None:
+        _verify(path, sha256)
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # a checksum-valid artifact that does not load: version skew
+        raise ModelError(f"{path}: cannot load ({type(exc).__name__}: {exc})") from None
+
+
+def _load_scoring(path: Path) -> tuple[dict, _Scoring]:
+    """The arrays of a `scoring.npz` (coef, intercept, calibration) and its `_Scoring`; ModelError if malformed."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        kernel = DecisionKernel.from_arrays(arrays, str(path))
+        k = kernel.coef.shape[1]
+        intercept, calibration = arrays["intercept"], arrays["calibration"]
+        if intercept.shape != (k,) or calibration.shape != (k, 2):
+            raise ValueError(f"{path}: intercept and calibration must have shapes ({k},) and ({k}, 2), "
+                             f"found {intercept.shape} and {calibration.shape}")
+        scoring = _Scoring(kernel, bool(arrays["lowercase"]), int(arrays["n_jobs"]) or None)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path}: cannot load ({type(exc).__name__}: {exc})") from None
+    return {"coef": kernel.coef, "intercept": intercept, "calibration": calibration}, scoring
 
 
 def _json_default(value: object) -> object:

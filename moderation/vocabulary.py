@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
 
 __all__ = ["best_fit", "best_word", "build_vocabulary", "is_violation_word", "rank"]
 
@@ -47,6 +46,8 @@ def build_vocabulary(texts: Sequence[str], labels: np.ndarray,
     >>> build_vocabulary(["shit happens"] * 30 + ["shut the door"] * 30 + ["the door is open"] * 240, y)[:4]
     [('happens', True), ('shit', True), ('shut', False), ('is', False)]
     """
+    from scipy.sparse import csr_matrix  # here: scoring imports this module, and needs no scipy
+
     labels = np.asarray(labels, dtype=np.float64)
     if labels.ndim != 2 or labels.shape[0] != len(texts):
         raise ValueError(f"labels: expected shape ({len(texts)}, categories), found {labels.shape}")

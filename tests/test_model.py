@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from moderation.errors import InputError, ModelError
+from moderation.files import sha256_file
 from moderation.model import load_model, resolve_model_dir
 from moderation.training import aggregate, near_duplicate_groups
 
@@ -37,7 +38,7 @@ def test_card_records_data_metrics_and_versions(model):
     assert card["training_data"]["rows_per_source_and_category"]["outlet"]["threat"]["1"] == 4
     assert "scikit-learn" in card["libraries"]
     assert set(card["cross_validation"]["metrics"]) == set(card["categories"]) | {"any_violation"}
-    assert set(card["files"]) == {"model.joblib", "policy.toml"}
+    assert set(card["files"]) == {"model.joblib", "policy.toml", "scoring.npz"}
 
 
 def test_spans_point_into_the_original_text(model):
@@ -127,3 +128,85 @@ def test_text_the_model_cannot_read_goes_to_review(model):
     assert any(r.startswith("unsupported language") for r in result.decision.reasons)
     short = model.assess(["🙂🙂"])[0]
     assert short.decision.decision == "review" and "too little text to judge" in short.decision.reasons
+
+
+SCORED = ["you are an idiot", "the talks resumed on monday", "what the fuck", "Élan VITAL 👍 naïve"] * 20
+
+
+def _without_scoring_arrays(source, target):
+    """A copy of the model directory `source` as saved before `scoring.npz` existed."""
+    shutil.copytree(source, target)
+    (target / "scoring.npz").unlink()
+    card = json.loads((target / "card.json").read_text())
+    del card["files"]["scoring.npz"]
+    (target / "card.json").write_text(json.dumps(card))
+    return target
+
+
+def test_scoring_needs_no_unpickled_featuriser_and_gives_the_same_scores(model, models_dir):
+    lazy = load_model(models_dir, explain=False)
+    assert type(lazy._featurizer).__name__ == "_Deferred"
+    for texts in (SCORED[:3], SCORED):  # one compiled call, and the chunked path
+        np.testing.assert_array_equal(lazy.predict_proba(texts), model.predict_proba(texts))
+    assert type(lazy._featurizer).__name__ == "_Deferred"  # scoring did not unpickle it
+    assert lazy.explain("you are an idiot") == model.explain("you are an idiot")  # unpickled now
+    assert type(lazy.featurizer).__name__ == "HashingTfidf"
+    np.testing.assert_array_equal(lazy.predict_proba(SCORED), model.predict_proba(SCORED))
+
+
+def test_a_directory_without_scoring_arrays_loads_from_the_pickle(model, models_dir, tmp_path):
+    old = load_model(_without_scoring_arrays(resolve_model_dir(models_dir), tmp_path / "old"), explain=False)
+    assert type(old.featurizer).__name__ == "HashingTfidf"
+    np.testing.assert_array_equal(old.predict_proba(SCORED), model.predict_proba(SCORED))
+    assert old.thresholds == model.thresholds
+    saved = old.save(tmp_path / "again", version="v2")  # saving it again writes the arrays
+    assert (saved / "scoring.npz").is_file()
+    np.testing.assert_array_equal(load_model(saved).predict_proba(SCORED), model.predict_proba(SCORED))
+
+
+def test_scoring_arrays_are_checked(models_dir, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(resolve_model_dir(models_dir), copy)
+    with open(copy / "scoring.npz", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="scoring.npz: checksum"):
+        load_model(copy)
+    with np.load(resolve_model_dir(models_dir) / "scoring.npz") as npz:
+        arrays = dict(npz)
+    arrays["idf"] = arrays["idf"][:10]
+    np.savez(copy / "scoring.npz", **arrays)
+    card = json.loads((copy / "card.json").read_text())
+    card["files"]["scoring.npz"] = sha256_file(copy / "scoring.npz")
+    (copy / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=r"scoring.npz: cannot load .*idf must be float32 of shape \(n_features,\)"):
+        load_model(copy)
+
+
+def test_the_featuriser_is_verified_again_when_unpickled_later(models_dir, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(resolve_model_dir(models_dir), copy)
+    lazy = load_model(copy, explain=False)
+    with open(copy / "model.joblib", "ab") as fh:
+        fh.write(b"\0")
+    assert lazy.predict_proba(["you idiot"]).shape == (1, 4)  # scoring reads nothing more
+    with pytest.raises(ModelError, match="model.joblib: checksum"):
+        lazy.explain("you idiot")
+
+
+def test_moderation_score_imports_no_scikit_learn_nor_scipy_stats(models_dir, tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "in.jsonl").write_text('{"id": "c1", "text": "you are an idiot"}\n', encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from moderation.cli import main\n"
+        f"code = main(['score', {str(tmp_path / 'in.jsonl')!r}, '--out', {str(tmp_path / 'out.jsonl')!r},\n"
+        f"             '--model', {str(models_dir)!r}, '--workers', '1', '--quiet'])\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn' or m.startswith('scipy.stats'))\n"
+        "print(code, loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+    assert json.loads((tmp_path / "out.jsonl").read_text())["id"] == "c1"

@@ -129,3 +129,36 @@ def test_explain_of_some_categories_is_part_of_explain_of_all(model):
         for category in model.categories:
             some = model.explain(text, categories=[category])
             assert some == [s for s in every if s.category == category or s.source == "lexicon"]
+
+
+def test_decision_kernel_scores_do_not_depend_on_what_it_scored_before():
+    # each thread's word cache lives from call to call, grows with the chunks and is emptied when full
+    vec = HashingTfidf(n_features=2**12).fit(VARIED + COMMENTS)
+    coef = np.random.default_rng(1).normal(size=(vec.n_features, 4)).astype(np.float32)
+    rng = np.random.default_rng(2)
+    words = ["".join(rng.choice(list("abcdefghij"), rng.integers(1, 9))) for _ in range(3000)]
+    texts = [t.lower() for t in VARIED + COMMENTS] + [" ".join(rng.choice(words, 30)) for _ in range(200)]
+    expected = vec.decision_kernel(coef)(*_encode(texts)[:2])
+    warm = vec.decision_kernel(coef)
+    one_by_one = np.vstack([warm(*_encode([t])[:2]) for t in texts])  # a small cache, emptied often
+    assert np.array_equal(one_by_one, expected)
+    assert np.array_equal(warm(*_encode(texts)[:2]), expected)  # a larger one, the same words again
+    assert np.array_equal(warm(*_encode(texts[::-1])[:2]), expected[::-1])
+
+
+def test_decision_kernel_pickles_and_rebuilds_from_its_arrays():
+    import pickle
+
+    from moderation.kernels import DecisionKernel
+
+    vec = HashingTfidf(n_features=2**12).fit(VARIED + COMMENTS)
+    kernel = vec.decision_kernel(np.random.default_rng(3).normal(size=(vec.n_features, 4)).astype(np.float32))
+    cp, offsets, _ = _encode([t.lower() for t in COMMENTS])
+    expected = kernel(cp, offsets)
+    assert np.array_equal(pickle.loads(pickle.dumps(kernel))(cp, offsets), expected)
+    assert np.array_equal(DecisionKernel.from_arrays(kernel.arrays())(cp, offsets), expected)
+    arrays = kernel.arrays()
+    with pytest.raises(ValueError, match=r"saved: coef must be float32 or float64 of shape \(n_features, k\)"):
+        DecisionKernel.from_arrays({**arrays, "coef": arrays["coef"][:10]}, "saved")
+    with pytest.raises(ValueError, match="saved: no norm array"):
+        DecisionKernel.from_arrays({k: v for k, v in arrays.items() if k != "norm"}, "saved")
