@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -43,6 +44,7 @@ _BLOCK = 1024  # records validated, checked for duplicate ids and handed on toge
 _ROW = "row "  # Parquet errors give a row number where the text formats give a line
 
 Rows = Iterator[tuple[int, object, str]]  # (line or row, raw id, text) of records with a valid text
+Blocks = Iterator[tuple[list[int], list[object], list[str]]]  # the same, up to _BLOCK records at a time
 
 
 def iter_comments(paths: Iterable[Path | str]) -> Iterator[Comment]:
@@ -70,13 +72,13 @@ def input_files(paths: Iterable[Path | str]) -> list[Path]:
 def iter_jsonl(path: Path) -> Iterator[Comment]:
     """Stream comments from a JSON Lines file of `{"id": ..., "text": ...}` objects."""
     path = Path(path)
-    return _checked(path, lambda: _jsonl_rows(path))
+    return _checked(path, lambda: _jsonl_blocks(path))
 
 
 def iter_csv(path: Path) -> Iterator[Comment]:
     """Stream comments from a CSV file whose header has `id` and `text` columns."""
     path = Path(path)
-    return _checked(path, lambda: _csv_rows(path))
+    return _checked(path, lambda: _blocks(_csv_rows(path)))
 
 
 def iter_parquet(path: Path) -> Iterator[Comment]:
@@ -86,30 +88,70 @@ def iter_parquet(path: Path) -> Iterator[Comment]:
     row group whatever the file's size; errors give the 1-based row: `c.parquet:row 7: text: …`.
     """
     path = Path(path)
-    return _checked(path, lambda: _parquet_rows(path), unit=_ROW)
+    return _checked(path, lambda: _blocks(_parquet_rows(path)), unit=_ROW)
 
 
 # ── private helpers ─────────────────────────────────────────────────────────────────────────
 
 
-def _jsonl_rows(path: Path) -> Rows:
-    """(line, id, text) of each JSON Lines record, after checks that need no other record."""
-    for line_no, line in enumerate(_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise _error(path, line_no, None, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise _error(path, line_no, None, f"expected a JSON object, found {_json_type(record)}")
-        if "text" not in record:
-            raise _error(path, line_no, "text", f"missing; keys found: {', '.join(record) or 'none'}")
-        if not isinstance(record["text"], str):
-            raise _error(path, line_no, "text", f"expected a string, found {_json_type(record['text'])}")
-        if "id" not in record:
-            raise _error(path, line_no, "id", "missing; every record needs an id (a string or an integer)")
-        yield line_no, record["id"], record["text"]
+def _jsonl_blocks(path: Path) -> Blocks:
+    """Blocks of (line, id, text) of JSON Lines records, after checks that need no other record.
+
+    The file is read and decoded a megabyte at a time and each line parsed with `json.loads`; only
+    a line that fails the quick test (an object with a string text and an id) takes `_jsonl_row`,
+    which names the problem.
+    """
+    wheres: list[int] = []
+    values: list[object] = []
+    texts: list[str] = []
+    loads = json.loads
+    try:
+        for line_no, lines, ended in _line_blocks(path):
+            last = line_no + len(lines)
+            for line in lines:
+                line_no += 1
+                try:
+                    record = loads(line)
+                    text = record["text"]
+                    value = record["id"]
+                except (ValueError, TypeError, KeyError, IndexError):
+                    record = None
+                if record is None or type(record) is not dict or type(text) is not str:
+                    row = _jsonl_row(path, line_no, line + "\n" if ended or line_no < last else line)
+                    if row is None:
+                        continue
+                    value, text = row
+                wheres.append(line_no)
+                values.append(value)
+                texts.append(text)
+                if len(wheres) == _BLOCK:
+                    yield wheres, values, texts
+                    wheres, values, texts = [], [], []
+    except ArchiveError:
+        if wheres:
+            yield wheres, values, texts  # the records before the bad line come first
+        raise
+    if wheres:
+        yield wheres, values, texts
+
+
+def _jsonl_row(path: Path, line_no: int, line: str) -> tuple[object, str] | None:
+    """(id, text) of one JSON Lines record, None for a blank line; an error names what is wrong."""
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise _error(path, line_no, None, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise _error(path, line_no, None, f"expected a JSON object, found {_json_type(record)}")
+    if "text" not in record:
+        raise _error(path, line_no, "text", f"missing; keys found: {', '.join(record) or 'none'}")
+    if not isinstance(record["text"], str):
+        raise _error(path, line_no, "text", f"expected a string, found {_json_type(record['text'])}")
+    if "id" not in record:
+        raise _error(path, line_no, "id", "missing; every record needs an id (a string or an integer)")
+    return record["id"], record["text"]
 
 
 def _csv_rows(path: Path) -> Rows:
@@ -189,42 +231,79 @@ def _is_text(arrow_type) -> bool:
         hasattr(pa.types, "is_string_view") and pa.types.is_string_view(arrow_type))
 
 
-def _checked(path: Path, rows_of: Callable[[], Rows], unit: str = "") -> Iterator[Comment]:
-    """Comments from `rows_of()` with valid, unique ids, numbered from 1; checked a block at a time.
+def _checked(path: Path, blocks_of: Callable[[], Blocks], unit: str = "") -> Iterator[Comment]:
+    """Comments from `blocks_of()` with valid, unique ids, numbered from 1; checked a block at a time.
 
     Errors come in file order, as if every record were checked on its own: the records before
     a bad one are yielded first.
     """
     seen = _SeenIds()
-    rows = rows_of()
     position = 0
-    while True:
-        ids: list[str] = []
-        block: list[tuple[int, str]] = []
-        failure: ArchiveError | None = None
-        try:
-            for where, value, text in rows:
-                ids.append(_check_id(path, where, value, unit))
-                block.append((where, text))
-                if len(block) == _BLOCK:
-                    break
-        except ArchiveError as exc:
-            failure = exc
+    for wheres, values, texts in blocks_of():
+        ids, failure = _block_ids(path, wheres, values, unit)
         if ids:
             hashes = np.fromiter(map(_id_hash, ids), dtype=np.int64, count=len(ids))
             for i in seen.add(hashes):
-                where = block[i][0]
-                first = _first_use(rows_of, ids[i], where)
+                first = _first_use(blocks_of, ids[i], wheres[i])
                 if first is not None:
-                    raise _error(path, where, "id", f"duplicate id {ids[i]!r}, first used on "
-                                                    f"{unit or 'line '}{first}", unit)
-            for comment_id, (_, text) in zip(ids, block):
-                position += 1
-                yield _record(comment_id, position, text)
+                    raise _error(path, wheres[i], "id", f"duplicate id {ids[i]!r}, first used on "
+                                                        f"{unit or 'line '}{first}", unit)
+            yield from _records(ids, position, texts)
+            position += len(ids)
         if failure is not None:
             raise failure
-        if len(block) < _BLOCK:
-            return
+
+
+def _block_ids(path: Path, wheres: list[int], values: list, unit: str) -> tuple[list[str], ArchiveError | None]:
+    """The ids of a block as strings, up to the first bad one, and the error it makes (or None)."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        ids = values
+    elif kinds == {int}:
+        ids = list(map(str, values))
+    else:
+        ids = None
+    if ids is not None and all(map(str.strip, ids)):
+        return ids, None
+    good: list[str] = []
+    for where, value in zip(wheres, values):
+        try:
+            good.append(_check_id(path, where, value, unit))
+        except ArchiveError as exc:
+            return good, exc
+    return good, None
+
+
+def _blocks(rows: Rows) -> Blocks:
+    """`rows` grouped in blocks of `_BLOCK`; an error in `rows` comes after the block before it."""
+    wheres: list[int] = []
+    values: list[object] = []
+    texts: list[str] = []
+    try:
+        for where, value, text in rows:
+            wheres.append(where)
+            values.append(value)
+            texts.append(text)
+            if len(wheres) == _BLOCK:
+                yield wheres, values, texts
+                wheres, values, texts = [], [], []
+    except ArchiveError:
+        if wheres:
+            yield wheres, values, texts
+        raise
+    if wheres:
+        yield wheres, values, texts
+
+
+def _records(ids: list[str], position: int, texts: list[str]) -> Iterator[Comment]:
+    """`_record` of each id and text, numbered from `position + 1`, built without the dataclass's
+    per-field `__init__` (a third of the time)."""
+    new, setattr_ = object.__new__, object.__setattr__
+    for position, comment_id, text in zip(itertools.count(position + 1), ids, texts):
+        comment = new(Comment)
+        setattr_(comment, "__dict__", {"id": comment_id, "article": None, "number": None, "position": position,
+                                       "parent": None, "author": None, "text": text, "is_reply": False})
+        yield comment
 
 
 def _id_hash(comment_id: str) -> int:
@@ -258,13 +337,14 @@ class _SeenIds:
         return np.flatnonzero(repeated).tolist()
 
 
-def _first_use(rows_of: Callable[[], Rows], comment_id: str, before: int) -> int | None:
+def _first_use(blocks_of: Callable[[], Blocks], comment_id: str, before: int) -> int | None:
     """Where `comment_id` first appears before line (or row) `before`; None if a hash collided."""
-    for where, value, _ in rows_of():
-        if where >= before:
-            return None
-        if str(value) == comment_id:
-            return where
+    for wheres, values, _ in blocks_of():
+        for where, value in zip(wheres, values):
+            if where >= before:
+                return None
+            if str(value) == comment_id:
+                return where
     return None
 
 
@@ -328,6 +408,62 @@ def _lines(path: Path) -> Iterator[str]:
                 ) from None
             offset += len(raw)
             yield line.removeprefix("\ufeff") if line_no == 1 else line
+
+
+def _line_blocks(path: Path, size: int = 1 << 20) -> Iterator[tuple[int, list[str], bool]]:
+    """(lines before, decoded lines without their newline, whether the last one had it), a megabyte
+    at a time: `_lines`' lines, decoded a block at once; a bad byte names line and offset as there."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise ArchiveError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    line_no = offset = 0
+    pending: list[bytes] = []  # the start of a line longer than a block
+    with handle:
+        while True:
+            data = handle.read(size)
+            if data:
+                cut = data.rfind(b"\n") + 1
+                if not cut:
+                    pending.append(data)
+                    continue
+                pending.append(data[:cut])
+                data, pending, ended = b"".join(pending), [data[cut:]], True
+            elif any(pending):
+                data, pending, ended = b"".join(pending), [], False
+            else:
+                return
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                good, failure = _decodable(path, data, line_no, offset)
+                if good:
+                    yield line_no, good, True
+                raise failure from None
+            lines = (text[:-1] if ended else text).split("\n")
+            if line_no == 0:
+                lines[0] = lines[0].removeprefix("\ufeff")
+            yield line_no, lines, ended
+            line_no += len(lines)
+            offset += len(data)
+
+
+def _decodable(path: Path, data: bytes, line_no: int, offset: int) -> tuple[list[str], ArchiveError]:
+    """The lines of `data` before its first one that is not UTF-8 (decoded, without their newline),
+    and the error naming that line and the byte's offset in the file."""
+    good = []
+    for raw in data.split(b"\n"):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return good, ArchiveError(
+                f"{path}:{line_no + len(good) + 1}: not valid UTF-8: byte 0x{raw[exc.start]:02x} at byte "
+                f"offset {offset + exc.start}; re-encode the file as UTF-8")
+        good.append(line.removeprefix("\ufeff") if line_no + len(good) == 0 else line)
+        offset += len(raw) + 1
+    raise AssertionError("a block that does not decode has a line that does not")  # pragma: no cover
 
 
 def _check_id(path: Path, line_no: int, value: object, unit: str = "") -> str:

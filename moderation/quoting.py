@@ -26,7 +26,7 @@ from moderation.policy import Decision
 if TYPE_CHECKING:
     from moderation.model import Model
 
-__all__ = ["counter_speech", "review_quoted", "review_quoted_many", "without_quotes"]
+__all__ = ["counter_speech", "may_review", "review_quoted", "review_quoted_many", "without_quotes"]
 
 _JUDGEMENT = (
     r"racis[mt]|bigot(?:ry|ed)|hateful|hate speech|xenophobi[ac]|disgraceful|shameful|"
@@ -76,12 +76,41 @@ def without_quotes(text: str) -> str | None:
     return "".join(pieces) + text[at:]
 
 
+# Every match of `_FRAME` holds one of these (lower-cased), so an ASCII text holding none of them
+# cannot match: a substring test is several times quicker than the search.
+_FRAME_WORDS = ("racis", "bigot", "hateful", "hate speech", "xenophobi", "disgraceful", "shameful", "unacceptable",
+                "inexcusable", "crime", "no place", "never", "condemn", "stop", "fined for", "should be")
+# Every match of `QUOTED` begins with one of these.
+_QUOTE_MARKS = ('"', "“", "‘", "«", "'")
+
+
+def _may_frame(text: str) -> bool:
+    """False only if `_FRAME` cannot match `text` (outside ASCII, case-insensitive matching has more
+    equivalences than `str.lower`: those texts are always searched)."""
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in _FRAME_WORDS)
+
+
+def may_review(text: str) -> bool:
+    """False only if `review_quoted` cannot move any of the text's violations: it has no quotation
+    mark and no counter-speech frame can match it.
+
+    >>> may_review("You are an idiot."), may_review("Calling them 'dogs' is wrong")
+    (False, True)
+    """
+    return any(mark in text for mark in _QUOTE_MARKS) or _may_frame(text)
+
+
 def counter_speech(text: str) -> str | None:
     """The phrase that frames `text` as condemning or reporting speech, or None.
 
     >>> counter_speech("Stop calling people names."), counter_speech("You are an idiot.")
     ('Stop calling', None)
     """
+    if not _may_frame(text):
+        return None
     m = _FRAME.search(text)
     return m.group() if m else None
 

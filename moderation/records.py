@@ -7,8 +7,8 @@ batch runner, in this process or after a worker process or a Dask task) only app
 The decisions are `Policy.decide`'s, computed for the whole chunk at once: the thresholds are
 compared as arrays over the probability matrix, and only the comments for which a word-list term
 or the language check can matter take the per-comment path. A record holds the decision,
-violations and review categories (not the reasons), so the language check (`assess_support`),
-which only ever turns an `allow` into a `review`, runs only on comments that would be allowed.
+violations and review categories (not the reasons), so the language check (`supported_many`,
+`assess_support`'s answer without its measures), which only ever turns an `allow` into a `review`, runs only on comments that would be allowed.
 The bytes are exactly those of `json.dumps(record, ensure_ascii=False)` and of `csv.writer`.
 """
 
@@ -26,9 +26,9 @@ from typing import Sequence
 import numpy as np
 
 from moderation.errors import InputError
-from moderation.language import assess_support_many
+from moderation.language import supported_many
 from moderation.policy import Decision
-from moderation.quoting import review_quoted_many
+from moderation.quoting import may_review, review_quoted_many
 
 __all__ = ["Summary", "ScoredChunk", "Verdicts", "parquet_schema", "record_columns", "records", "score_chunk",
            "verdicts"]
@@ -146,9 +146,8 @@ def verdicts(model, comments: Sequence) -> Verdicts:
     k = len(categories)
     proba = model.predict_proba(texts) if texts else np.zeros((0, k))
     # Policy.decide compares the rounded scores it is given: round exactly as `Model.assess` does.
-    flat = [round(p, 6) for p in proba.ravel().tolist()]
-    scores = [flat[j : j + k] for j in range(0, len(flat), k)]
-    matrix = np.array(flat, dtype=np.float64).reshape(len(texts), k)
+    matrix = _round6(np.asarray(proba, dtype=np.float64).reshape(len(texts), k))
+    scores = matrix.tolist()
     reject, review = _threshold_arrays(model)
     over_reject = matrix >= reject
     in_review = (matrix >= review) & ~over_reject
@@ -167,7 +166,8 @@ def verdicts(model, comments: Sequence) -> Verdicts:
             decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
             decisions[j] = decision.decision
             violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
-    rejected = [j for j, decision in enumerate(decisions) if decision == "reject"]
+    # only a comment with a quotation mark or a counter-speech frame can move (`may_review`)
+    rejected = [j for j, decision in enumerate(decisions) if decision == "reject" and may_review(texts[j])]
     moved = review_quoted_many(model, [texts[j] for j in rejected],  # quoting an attack is not one (as in `Model.assess`)
                                [Decision("reject", list(violations[j]), list(reviews[j]), []) for j in rejected],
                                [all_hits[j] for j in rejected])
@@ -175,8 +175,8 @@ def verdicts(model, comments: Sequence) -> Verdicts:
         decisions[j] = decision.decision
         violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
     allowed = [j for j, decision in enumerate(decisions) if decision == "allow"]
-    for j, support in zip(allowed, assess_support_many([texts[j] for j in allowed])):
-        if not support.supported:
+    for j, supported in zip(allowed, supported_many([texts[j] for j in allowed])):
+        if not supported:
             decisions[j] = "review"  # the model cannot judge this text: never a confident allow
     return Verdicts(notes, rows, scores, decisions, violations, reviews)
 
@@ -230,6 +230,22 @@ def _note(model, text: object) -> str:
             return "empty comment"
         return str(exc).split(": ", 1)[-1]
     raise AssertionError(f"text {text!r} passes the checks but was not scored")  # pragma: no cover
+
+
+def _round6(values: np.ndarray) -> np.ndarray:
+    """`round(x, 6)` of every value, as Python rounds (to the double nearest the decimal), vectorised.
+
+    `rint(x * 1e6) / 1e6` gives Python's result except where `x * 1e6` lies within its rounding
+    error of a half (or is not finite): those few values are rounded by Python.
+    """
+    scaled = values * 1e6
+    rounded = np.rint(scaled) / 1e6
+    unsure = ~(np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) > 1e-6)  # NaN and inf are unsure too
+    if unsure.any():
+        at = np.flatnonzero(unsure.ravel())
+        flat = rounded.reshape(-1)
+        flat[at] = [round(x, 6) for x in values.reshape(-1)[at].tolist()]
+    return rounded
 
 
 def _threshold_arrays(model) -> tuple[np.ndarray, np.ndarray]:

@@ -107,3 +107,69 @@ def test_hash_collisions_do_not_reject_distinct_ids(tmp_path, monkeypatch):
         fh.write('{"id": "1400", "text": "again"}\n')
     with pytest.raises(ArchiveError, match=":1501: id: duplicate id '1400', first used on line 1401$"):
         list(iter_comments([path]))
+
+
+def _jsonl_one_line_at_a_time(path: Path) -> list[tuple[str, str]]:
+    """(id, text) of every record, each line read and parsed on its own: what the block reader must give."""
+    rows = []
+    with path.open("rb") as fh:
+        for line in fh:
+            line = line.decode("utf-8").removeprefix("\ufeff")
+            if line.strip():
+                record = json.loads(line)
+                rows.append((str(record["id"]), record["text"]))
+    return rows
+
+
+@pytest.mark.parametrize("block", [7, 64, 1 << 20])
+def test_jsonl_blocks_give_every_line_whatever_the_block_size(tmp_path, monkeypatch, block):
+    texts = ["plain", "ünïcødé and 🙂", "line\u2028separator inside", "", "x" * 300, "tab\there", "\\n escaped"]
+    lines = [json.dumps({"id": f"c{i}", "text": t}, ensure_ascii=i % 2 == 0) for i, t in enumerate(texts * 5)]
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(("\ufeff" + "\n".join(lines[:10]) + "\n\n  \r\n" + "\r\n".join(lines[10:])).encode("utf-8"))
+    real = inputs._line_blocks
+    monkeypatch.setattr(inputs, "_line_blocks", lambda p: real(p, size=block))
+    comments = list(iter_comments([path]))
+    assert [(c.id, c.text) for c in comments] == _jsonl_one_line_at_a_time(path)
+    assert [c.position for c in comments] == list(range(1, len(lines) + 1))
+
+
+@pytest.mark.parametrize("block", [5, 1 << 20])
+def test_jsonl_bad_byte_after_a_block_names_its_line_and_offset(tmp_path, monkeypatch, block):
+    good = '{"id": 1, "text": "ok"}\n{"id": 2, "text": "fine"}\n'
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(good.encode() + b'{"id": 3, "text": "caf\xe9"}\n')
+    real = inputs._line_blocks
+    monkeypatch.setattr(inputs, "_line_blocks", lambda p: real(p, size=block))
+    comments = iter_comments([path])
+    assert [next(comments).text, next(comments).text] == ["ok", "fine"]  # the lines before come first
+    offset = len(good) + len('{"id": 3, "text": "caf')
+    with pytest.raises(ArchiveError, match=rf"c.jsonl:3: not valid UTF-8: byte 0xe9 at byte offset {offset};"):
+        next(comments)
+
+
+@pytest.mark.parametrize(("end", "column"), [("", 19), ("\n", 1)])
+def test_jsonl_error_columns_count_the_line_ending_as_json_loads_does(tmp_path, end, column):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": 1, "text": "ok"}\n{"id": 2, "text": ' + end, encoding="utf-8")
+    with pytest.raises(ArchiveError, match=rf"c.jsonl:2: not valid JSON: Expecting value \(column {column}\)$"):
+        list(iter_comments([path]))
+
+
+@pytest.mark.parametrize(("ids", "expected"), [
+    (["a", 2, "c"], ["a", "2", "c"]),
+    ([1, 2, 3], ["1", "2", "3"]),
+])
+def test_ids_of_mixed_and_integer_blocks(tmp_path, ids, expected):
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "text": "t"}) + "\n" for i in ids), encoding="utf-8")
+    assert [c.id for c in iter_comments([path])] == expected
+
+
+def test_a_bad_id_after_good_ones_in_the_same_block(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a", "text": "t"}\n{"id": " ", "text": "t"}\n', encoding="utf-8")
+    comments = iter_comments([path])
+    assert next(comments).id == "a"
+    with pytest.raises(ArchiveError, match="c.jsonl:2: id: empty$"):
+        next(comments)

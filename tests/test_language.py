@@ -110,3 +110,22 @@ def test_many_at_once_gives_each_answer(tmp_path):
     assert assess_support_many(texts) == [assess_support(t) for t in texts]
     assert [s.supported for s in assess_support_many(ENGLISH)] == [True] * len(ENGLISH)
     assert assess_support_many([]) == []
+
+
+def test_supported_many_answers_as_assess_support():
+    from moderation.language import supported_many
+
+    texts = ENGLISH + FOREIGN_LATIN + ["", "ok", "don't 'quote' me''on it'", "'", "see https://x.org now you fool",
+                                       "Россия и Армения", "ты идиот, you know it", "👍👍"]
+    assert supported_many(texts) == [assess_support(t).supported for t in texts]
+    assert supported_many([]) == []
+
+
+@pytest.mark.parametrize("text", ["don't", "'quoted' words", "a''b", "end'", "'", "rock'n'roll isn't 'dead'", "x ' y"])
+def test_ascii_words_are_the_word_pattern_s(text):
+    from moderation.language import _WORD, _ascii_words, _common_counts
+
+    assert _ascii_words(text) == _WORD.findall(text)
+    lowered = _WORD.findall(text.lower())
+    from moderation.language import _COMMON_LONGER_WORDS
+    assert _common_counts(text) == (len(lowered), len(set(lowered) & _COMMON_LONGER_WORDS))

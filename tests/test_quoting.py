@@ -90,3 +90,22 @@ def test_without_quotes_empties_reported_passages_only():
     assert without_quotes("He said 'go home' twice.") == "He said '' twice."
     assert without_quotes("Your 'friends' left.") is None
     assert without_quotes("No quotes here.") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Calling them 'dogs' is wrong", 'He said "idiots" twice', "Saying so is hateful", "Stop calling people names",
+    "That has no place here", "I condemn anyone who says it", "The man who wrote it should be banned",
+    "Ѕtop calling people names",  # a Cyrillic capital: matched without the ASCII shortcut
+])
+def test_may_review_is_true_whenever_review_quoted_can_move(text):
+    from moderation.quoting import may_review
+
+    assert may_review(text)
+    assert without_quotes(text) is not None or counter_speech(text) is not None or not text.isascii()
+
+
+def test_may_review_is_false_without_quotes_or_a_frame():
+    from moderation.quoting import may_review
+
+    assert not may_review("You are an idiot and everyone knows it.")
+    assert counter_speech("You are an idiot and everyone knows it.") is None

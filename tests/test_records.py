@@ -112,3 +112,18 @@ def test_an_empty_chunk_and_an_unknown_format(model):
     assert score_chunk(model, [], ".jsonl").payload == b""
     with pytest.raises(Exception, match="unsupported output format"):
         score_chunk(model, comments()[:2], ".xlsx")
+
+
+def test_scores_are_rounded_as_python_rounds():
+    import numpy as np
+
+    from moderation.records import _round6
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.random(20_000), rng.random(5_000) ** 8,
+                             np.arange(2_000) / 1e6 + 5e-7, np.nextafter(np.arange(2_000) / 1e6 + 5e-7, 1),
+                             [0.0, 1.0, 0.5, 1e-300, float("nan")]])
+    values = values[: len(values) // 4 * 4].reshape(-1, 4)
+    expected = [round(x, 6) for x in values.ravel().tolist()]
+    got = _round6(values).ravel().tolist()
+    assert [repr(x) for x in got] == [repr(x) for x in expected]
