@@ -38,6 +38,8 @@ class LabelSet:
     times: list[str] = field(default_factory=list)
     values: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     hashes: dict[str, str] = field(default_factory=dict)
+    # text → text_key(text) for the texts whose key was computed while loading (a cache: may be empty)
+    text_keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -363,8 +365,12 @@ def _conflicts(labels: LabelSet) -> list[LabelProblem]:
     problems = []
     first: dict[tuple[str, str, str], int] = {}
     line_of = labels.lines
+    keys = labels.text_keys  # filled here: rows often repeat a text verbatim, and training needs the keys too
     for i, text in enumerate(labels.texts):
-        key = (labels.sources[i], labels.annotators[i], text_key(text))
+        text_keyed = keys.get(text)
+        if text_keyed is None:
+            text_keyed = keys[text] = text_key(text)
+        key = (labels.sources[i], labels.annotators[i], text_keyed)
         j = first.setdefault(key, i)
         if j == i:
             continue

@@ -61,11 +61,14 @@ def aggregate(labels: LabelSet, policy: Policy) -> Examples:
     texts: list[str] = []
     keys: list[str] = []
     seen: dict[str, int] = {}  # raw text → comment (rows often repeat a text verbatim)
+    known_keys = labels.text_keys  # those computed while loading
     comment = np.empty(len(labels.texts), dtype=np.int64)
     for i, text in enumerate(labels.texts):
         n = seen.get(text)
         if n is None:
-            key = text_key(text)
+            key = known_keys.get(text)
+            if key is None:
+                key = text_key(text)
             n = index.setdefault(key, len(texts))
             if n == len(texts):
                 texts.append(text)
