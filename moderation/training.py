@@ -7,8 +7,9 @@ import platform
 import re
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -418,12 +419,32 @@ def _normalized(texts: list[str], n_jobs: int | None) -> list[str]:
         return head.result() + tail
 
 
-def featurize(examples: Examples, config: TrainConfig, featurizer=None):
-    """Fit the featuriser on the examples' normalised texts; return it and the matrix."""
+@contextmanager
+def _normalising(texts: list[str], n_jobs: int | None) -> Iterator[Callable[[], list[str]]]:
+    """A function that returns `normalize_batch(texts)`: computed meanwhile, on a process forked from this
+    one, when `n_jobs` allows two and the platform forks; else when called."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from joblib import effective_n_jobs
+
+    if (len(texts) < _FORK_MIN or effective_n_jobs(n_jobs) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        yield lambda: normalize_batch(texts)
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool.submit(normalize_batch, texts).result
+
+
+def featurize(examples: Examples, config: TrainConfig, featurizer=None, normalised: list[str] | None = None):
+    """Fit the featuriser on the examples' normalised texts (`normalised`, if already at hand); return it and
+    the matrix."""
     from moderation.features import HashingTfidf
 
     featurizer = featurizer if featurizer is not None else HashingTfidf(**config.featurizer)
-    texts = _normalized(examples.texts, config.n_jobs)
+    if normalised is not None and len(normalised) != len(examples.texts):
+        raise ValueError(f"normalised: {len(normalised)} texts for {len(examples.texts)} examples")
+    texts = normalised if normalised is not None else _normalized(examples.texts, config.n_jobs)
     if not isinstance(featurizer, HashingTfidf) or featurizer.n_jobs is not None:
         return featurizer, featurizer.fit_transform(texts).tocsr()
     featurizer.n_jobs = config.n_jobs  # fitted on the training's threads (the matrix does not depend on them),
@@ -474,12 +495,20 @@ def training_run(
     """
     config = config or TrainConfig()
     started = time.perf_counter()
-    examples = prepare(labels, policy, terms, config.seed)
-    k = len(policy.names)
-    distinct = int(examples.groups.size - examples.copies)
-    log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
-        f"({examples.groups.max() + 1} near-duplicate groups)")
-    featurizer, X = featurize(examples, config, featurizer)
+    examples = aggregate(labels, policy)
+    with _normalising(examples.texts, config.n_jobs if terms is not None and policy.counterfactual_copies else 1
+                      ) as normalised:  # the comments on a forked process while the copies are made here
+        if terms is not None and policy.counterfactual_copies:  # as `prepare`
+            from moderation.augment import augment
+
+            examples = augment(examples, terms, policy.counterfactual_copies, config.seed)
+        k = len(policy.names)
+        distinct = int(examples.groups.size - examples.copies)
+        log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
+            f"({examples.groups.max() + 1} near-duplicate groups)")
+        texts = normalised()
+        texts += normalize_batch(examples.texts[len(texts):]) if examples.copies else []
+    featurizer, X = featurize(examples, config, featurizer, texts)
     release_free_memory()
     log(f"featurised: {X.shape[0]} × {X.shape[1]}, {X.nnz} non-zeros ({time.perf_counter() - started:.1f} s)")
 

@@ -128,3 +128,20 @@ def test_fit_heads_hands_the_out_of_fold_scores_to_on_oof():
     alone, _, _ = _fit_heads(X, examples, TrainConfig(epochs=2, folds=3, n_jobs=1), [1e-4, 1e-4], final=False)
     np.testing.assert_array_equal(alone, oof)  # the same heads whatever the threads
     assert _fit_heads(X, examples, config, [1e-4, 1e-4], cross_validate=False, on_oof=seen.append)[::2] == (None, None)
+
+
+def test_featurize_takes_the_normalised_texts_when_given():
+    import pytest
+
+    from moderation.normalize import normalize_batch
+    from moderation.training import Examples, TrainConfig, featurize
+
+    texts = ["You f*cking іdiot", "fine piece", "sh1t happens"]
+    examples = Examples(texts=texts, soft=np.zeros((3, 1)), weight=np.ones((3, 1)), sources=["s"] * 3,
+                        evaluable=np.ones(3, bool), groups=np.arange(3))
+    config = TrainConfig(featurizer={"n_features": 2**10})
+    _, X = featurize(examples, config)
+    _, Y = featurize(examples, config, normalised=normalize_batch(texts))
+    assert (X != Y).nnz == 0
+    with pytest.raises(ValueError, match="normalised: 2 texts for 3 examples"):
+        featurize(examples, config, normalised=normalize_batch(texts[:2]))
