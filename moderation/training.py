@@ -7,8 +7,9 @@ import platform
 import re
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -61,11 +62,14 @@ def aggregate(labels: LabelSet, policy: Policy) -> Examples:
     texts: list[str] = []
     keys: list[str] = []
     seen: dict[str, int] = {}  # raw text → comment (rows often repeat a text verbatim)
+    known_keys = labels.text_keys  # those computed while loading
     comment = np.empty(len(labels.texts), dtype=np.int64)
     for i, text in enumerate(labels.texts):
         n = seen.get(text)
         if n is None:
-            key = text_key(text)
+            key = known_keys.get(text)
+            if key is None:
+                key = text_key(text)
             n = index.setdefault(key, len(texts))
             if n == len(texts):
                 texts.append(text)
@@ -329,40 +333,51 @@ def _fit_platt(z: np.ndarray, soft: np.ndarray) -> tuple[float, float]:
 
 
 def _fit_heads(X, examples: Examples, config: TrainConfig, alphas: list[float], cross_validate: bool = True,
-               final: bool = True) -> tuple[np.ndarray | None, list[tuple[np.ndarray, float]]]:
-    """Out-of-fold raw scores (GroupKFold over near-duplicate groups; None unless `cross_validate`) and
-    the heads fitted on all comments (none unless `final`), every head fitted in one pool of threads.
+               final: bool = True, on_oof: Callable[[np.ndarray], object] | None = None
+               ) -> tuple[np.ndarray | None, list[tuple[np.ndarray, float]], object]:
+    """Out-of-fold raw scores (GroupKFold over near-duplicate groups; None unless `cross_validate`), the
+    heads fitted on all comments (none unless `final`) and what `on_oof(oof)` returned (None without it or
+    without cross-validation), every head fitted in one pool of threads.
 
-    The heads go to the threads largest first, so that no thread is left alone with a large one.
+    The cross-validation heads go to the threads first, largest first, then the heads on all comments,
+    largest first: no thread is left alone with a large head, and `on_oof` (calibration, thresholds and
+    metrics) runs on the calling thread while the last heads are still being fitted.
     """
-    from joblib import Parallel, delayed
+    from concurrent.futures import ThreadPoolExecutor
+
+    from joblib import effective_n_jobs
     from sklearn.model_selection import GroupKFold
 
     n, k = examples.soft.shape
     known = ~np.isnan(examples.soft) & (examples.weight > 0)
     folds = list(GroupKFold(n_splits=config.folds).split(np.zeros(n), groups=examples.groups)) if cross_validate else []
-    tasks, sizes = [], []
+    cv_tasks, cv_sizes = [], []
     for train, _test in folds:
         for j in range(k):
-            tasks.append((X, train, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
-            sizes.append(np.count_nonzero(known[train, j]))
-    for j in range(k) if final else ():
-        tasks.append((X, None, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
-        sizes.append(np.count_nonzero(known[:, j]))
-    order = np.argsort(sizes, kind="stable")[::-1]
-    done = Parallel(n_jobs=config.n_jobs, prefer="threads")(delayed(_fit_head)(*tasks[t]) for t in order)
-    fitted: list = [None] * len(tasks)
-    for t, result in zip(order, done):
-        fitted[t] = result
-    oof = None
-    if cross_validate:
-        oof = np.full((n, k), np.nan)
-        for f, (_train, test) in enumerate(folds):
-            rows = X[test]
-            for j in range(k):
-                coef, intercept = fitted[f * k + j]
-                oof[test, j] = np.asarray(rows @ coef).ravel() + intercept
-    return oof, fitted[len(folds) * k:]
+            cv_tasks.append((X, train, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
+            cv_sizes.append(np.count_nonzero(known[train, j]))
+    final_tasks = [(X, None, examples.soft[:, j], examples.weight[:, j], config, alphas[j]) for j in range(k)] if final else []
+    final_sizes = [np.count_nonzero(known[:, j]) for j in range(k)] if final else []
+    cv_order = np.argsort(cv_sizes, kind="stable")[::-1]
+    final_order = np.argsort(final_sizes, kind="stable")[::-1]
+    pool = ThreadPoolExecutor(max(1, min(effective_n_jobs(config.n_jobs), len(cv_tasks) + len(final_tasks))))
+    try:  # the pool hands each task to the next free thread, in the order submitted
+        cv_futures = {t: pool.submit(_fit_head, *cv_tasks[t]) for t in cv_order}
+        final_futures = {t: pool.submit(_fit_head, *final_tasks[t]) for t in final_order}
+        oof, extra = None, None
+        if cross_validate:
+            oof = np.full((n, k), np.nan)
+            for f, (_train, test) in enumerate(folds):
+                rows = X[test]
+                for j in range(k):
+                    coef, intercept = cv_futures[f * k + j].result()
+                    oof[test, j] = np.asarray(rows @ coef).ravel() + intercept
+            del cv_futures
+            extra = on_oof(oof) if on_oof is not None else None
+        fitted = [final_futures[t].result() for t in range(len(final_tasks))]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return oof, fitted, extra
 
 
 def cross_validated_scores(X, examples: Examples, config: TrainConfig, alphas: list[float]) -> np.ndarray:
@@ -383,12 +398,53 @@ def _calibrated(oof: np.ndarray, examples: Examples, policy: Policy) -> tuple[np
     return proba, calibration, thresholds, metrics_table(proba, examples, policy, thresholds)
 
 
-def featurize(examples: Examples, config: TrainConfig, featurizer=None):
-    """Fit the featuriser on the examples' normalised texts; return it and the matrix."""
+_FORK_MIN = 20_000  # texts below which normalising on a forked process costs more than it saves
+
+
+def _normalized(texts: list[str], n_jobs: int | None) -> list[str]:
+    """`normalize_batch(texts)`, the first half on a process forked from this one when `n_jobs` allows two
+    and the platform forks: normalisation is mostly Python, held to one core by the GIL."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from joblib import effective_n_jobs
+
+    if (len(texts) < _FORK_MIN or effective_n_jobs(n_jobs) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return normalize_batch(texts)
+    cut = len(texts) // 2
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        head = pool.submit(normalize_batch, texts[:cut])
+        tail = normalize_batch(texts[cut:])
+        return head.result() + tail
+
+
+@contextmanager
+def _normalising(texts: list[str], n_jobs: int | None) -> Iterator[Callable[[], list[str]]]:
+    """A function that returns `normalize_batch(texts)`: computed meanwhile, on a process forked from this
+    one, when `n_jobs` allows two and the platform forks; else when called."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from joblib import effective_n_jobs
+
+    if (len(texts) < _FORK_MIN or effective_n_jobs(n_jobs) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        yield lambda: normalize_batch(texts)
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool.submit(normalize_batch, texts).result
+
+
+def featurize(examples: Examples, config: TrainConfig, featurizer=None, normalised: list[str] | None = None):
+    """Fit the featuriser on the examples' normalised texts (`normalised`, if already at hand); return it and
+    the matrix."""
     from moderation.features import HashingTfidf
 
     featurizer = featurizer if featurizer is not None else HashingTfidf(**config.featurizer)
-    texts = normalize_batch(examples.texts)
+    if normalised is not None and len(normalised) != len(examples.texts):
+        raise ValueError(f"normalised: {len(normalised)} texts for {len(examples.texts)} examples")
+    texts = normalised if normalised is not None else _normalized(examples.texts, config.n_jobs)
     if not isinstance(featurizer, HashingTfidf) or featurizer.n_jobs is not None:
         return featurizer, featurizer.fit_transform(texts).tocsr()
     featurizer.n_jobs = config.n_jobs  # fitted on the training's threads (the matrix does not depend on them),
@@ -439,12 +495,20 @@ def training_run(
     """
     config = config or TrainConfig()
     started = time.perf_counter()
-    examples = prepare(labels, policy, terms, config.seed)
-    k = len(policy.names)
-    distinct = int(examples.groups.size - examples.copies)
-    log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
-        f"({examples.groups.max() + 1} near-duplicate groups)")
-    featurizer, X = featurize(examples, config, featurizer)
+    examples = aggregate(labels, policy)
+    with _normalising(examples.texts, config.n_jobs if terms is not None and policy.counterfactual_copies else 1
+                      ) as normalised:  # the comments on a forked process while the copies are made here
+        if terms is not None and policy.counterfactual_copies:  # as `prepare`
+            from moderation.augment import augment
+
+            examples = augment(examples, terms, policy.counterfactual_copies, config.seed)
+        k = len(policy.names)
+        distinct = int(examples.groups.size - examples.copies)
+        log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
+            f"({examples.groups.max() + 1} near-duplicate groups)")
+        texts = normalised()
+        texts += normalize_batch(examples.texts[len(texts):]) if examples.copies else []
+    featurizer, X = featurize(examples, config, featurizer, texts)
     release_free_memory()
     log(f"featurised: {X.shape[0]} × {X.shape[1]}, {X.nnz} non-zeros ({time.perf_counter() - started:.1f} s)")
 
@@ -453,14 +517,18 @@ def training_run(
     thresholds = policy.thresholds()
     proba = None
     alphas = _alphas(policy, config)
-    oof, fitted = _fit_heads(X, examples, config, alphas, cross_validate)
-    release_free_memory()
-    folds = f"{config.folds} folds × {k} categories + " if cross_validate else ""
-    log(f"trained {folds}{k} heads on all comments ({time.perf_counter() - started:.1f} s)")
-    if oof is not None:
-        proba, calibration, thresholds, metrics = _calibrated(oof, examples, policy)
-        log(f"cross-validated {config.folds} folds: calibrated, thresholds and metrics "
+
+    def calibrated(oof: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict, dict]:
+        result = _calibrated(oof, examples, policy)
+        log(f"cross-validated {config.folds} folds × {k} categories: calibrated, thresholds and metrics "
             f"({time.perf_counter() - started:.1f} s)")
+        return result
+
+    oof, fitted, result = _fit_heads(X, examples, config, alphas, cross_validate, on_oof=calibrated)
+    release_free_memory()
+    log(f"trained {k} heads on all comments ({time.perf_counter() - started:.1f} s)")
+    if result is not None:
+        proba, calibration, thresholds, metrics = result
     coef = np.stack([c for c, _ in fitted], axis=1)
     intercept = np.array([b for _, b in fitted])
     seconds = time.perf_counter() - started

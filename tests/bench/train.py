@@ -9,6 +9,7 @@ Prints figures; asserts nothing.
 
     .venv/bin/python tests/bench/train.py
     .venv/bin/python tests/bench/train.py --no-cv       # the model alone, without the card's metrics
+    .venv/bin/python tests/bench/train.py --out /tmp/m  # keeps the model there (to compare two trainings)
 """
 
 from __future__ import annotations
@@ -43,11 +44,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--labels", default=str(ROOT / "labels"), help="labels directory (default: labels)")
     parser.add_argument("--no-cv", action="store_true", help="pass --no-cv to moderation train")
+    parser.add_argument("--out", help="models directory to train into and keep (default: a temporary one)")
     parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
     args = parser.parse_args()
 
     moderation = str(Path(sys.executable).with_name("moderation"))
-    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as scratch:
+        tmp = args.out or scratch
         command = [moderation, "train", "--labels", args.labels, "--out", tmp] + (["--no-cv"] if args.no_cv else [])
         print("$ " + " ".join(command), flush=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
