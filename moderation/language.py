@@ -140,7 +140,9 @@ def supported_many(texts: list[str]) -> list[bool]:
     out: list[bool | None] = [None] * len(texts)
     rest = []
     for i, text in enumerate(texts):
-        if text.isascii() and "@" not in text and "://" not in text and "www." not in text:
+        if text.isascii():
+            if "@" in text or "://" in text or "www." in text:
+                text = _IGNORED.sub(" ", text)  # as `assess_support_many` cleans it
             n, common = _common_counts(text)
             if n >= MIN_WORDS and common >= MIN_ENGLISH_SHARE * n:
                 out[i] = True
