@@ -43,20 +43,13 @@ _LEET_DIGITS = np.array([ord(c) for c in "013457"], np.uint32)
 _EDGE_TAILS = np.array([ord(c) for c in "013457$@€©"], np.uint32)
 
 
-def _jit(fn: Callable, nogil: bool = True) -> Callable:
-    """`fn` compiled by numba, without the GIL unless `nogil` is false; cached on disk when numba finds
-    a writable directory (as the featuriser's kernels are, without importing them)."""
+def _jit(fn: Callable) -> Callable:
+    """`fn` compiled by numba without the GIL; cached on disk when numba finds a writable directory
+    (as the featuriser's kernels are, without importing them)."""
     try:
-        return numba.njit(cache=True, nogil=nogil)(fn)
+        return numba.njit(cache=True, nogil=True)(fn)
     except RuntimeError:  # numba found no writable cache directory: compile in memory at each start
-        return numba.njit(nogil=nogil)(fn)
-
-
-def _jit_gil(fn: Callable) -> Callable:
-    """`fn` compiled by numba, holding the GIL: for the kernels called once per comment, which run for
-    microseconds. Released, the GIL would go to another thread that keeps it for up to its switch
-    interval (5 ms) before the caller gets it back, and two threads would run slower than one."""
-    return _jit(fn, nogil=False)
+        return numba.njit(nogil=True)(fn)
 
 
 @_jit
@@ -418,7 +411,7 @@ def fold_chunk(cp, offsets, fold, classes, words, bounds, bad_words, bad_bounds,
     return n_unknown
 
 
-@_jit_gil
+@_jit
 def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds):  # noqa: ANN001
     """The pre-check of one folded comment's code points: step bits. `astral_cp` (sorted) and
     `astral_classes` give the classes of its code points outside the BMP."""
@@ -430,7 +423,7 @@ def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
     return _nb_step_mask(cp, kc, 0, n, words, bounds, bad_words, bad_bounds, work, work_classes)
 
 
-@_jit_gil
+@_jit
 def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds, flags):  # noqa: ANN001
     """Step 4's condition run by run: flags[i] = 1 where a run of stand-ins that might become letters
     starts at i in the folded comment cp (links aside), 0 elsewhere. Returns how many do."""
@@ -455,7 +448,7 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
     return count
 
 
-@_jit_gil
+@_jit
 def fold_one(cp, fold, classes, words, bounds, bad_words, bad_bounds, out, origin):  # noqa: ANN001
     """Step 1 and the pre-check of one comment, with the index in `cp` of each folded code point's
     source: (how many were written, the step bits), or (-1, 0) if a code point needs the Python path
