@@ -96,7 +96,8 @@ def _nb_loose_mask(cp, kc, s, e):  # noqa: ANN001
         mask |= ((k0 >> 4) & ~(before | before >> 6) & ((k1 | (k1 >> 1) & ~(k1 >> 6)) & 1)) << 2
         mask |= ((k0 >> 5) & before & ~(k1 | k1 >> 6) & 1) << 2
         if letter & (k1 >> 2) & k2 & ~before & 1:  # "f u c k"
-            if _nb_at(cp, s, e, i + 3) == c1 and _nb_at(kc, s, e, i + 4) & LETTER and not _nb_at(kc, s, e, i + 5) & LETTER:
+            c3, k4, k5 = _nb_at(cp, s, e, i + 3), _nb_at(kc, s, e, i + 4), _nb_at(kc, s, e, i + 5)
+            if c3 == c1 and k4 & LETTER and not k5 & LETTER:
                 mask |= 2
         before = k0
     return mask
@@ -115,8 +116,9 @@ def _nb_starts(cp, i, n, literal):  # noqa: ANN001
 
 @_jit
 def _nb_blank_links(src, sk, m, mk, n):  # noqa: ANN001
-    """Zero m[i] and mk[i] where src[i] (of class sk[i]) is in a match of `normalize._LINKS`, scanning as `finditer` does: at each
-    position the URL alternative `(?:https?://|www\\.)\\S+`, then `(?<![\\w.+-])[\\w.+-]+@[\\w-]+(?:\\.[\\w-]+)+`."""
+    """Zero m[i] and mk[i] where src[i] (of class sk[i]) is in a match of `normalize._LINKS`, scanning
+    as `finditer` does: at each position the URL alternative `(?:https?://|www\\.)\\S+`, then the
+    e-mail one `(?<![\\w.+-])[\\w.+-]+@[\\w-]+(?:\\.[\\w-]+)+`, and on after a match."""
     p = 0
     while p < n:
         c, end = src[p], -1
@@ -229,7 +231,7 @@ def _nb_fits(m, a, b, words, bounds):  # noqa: ANN001
 
 
 @_jit
-def _nb_run_may_change(m, mk, n, start, end, words, bounds, violation_words, violation_bounds):  # noqa: ANN001
+def _nb_run_may_change(m, mk, n, start, end, words, bounds, bad_words, bad_bounds):  # noqa: ANN001
     """Whether step 4 (`normalize._unleet_run`) could turn the run of stand-ins m[start:end] into letters:
     its rules, each loosened where it asks the vocabulary to whether a word of that length fits."""
     letter_before = start > 0 and np.int64(mk[start - 1]) & LETTER != 0
@@ -327,17 +329,18 @@ def _nb_run_may_change(m, mk, n, start, end, words, bounds, violation_words, vio
         if core - start == 1 and _nb_in(m[start], _EDGE_TAILS) and start - first >= 2 and b - a >= 4:
             if readable and _nb_fits(m, a, b, words, bounds):
                 return True  # "boob$"
+        mask0 = m[start] == _STAR or m[start] == _HASH
         if length >= 2 and ((m[start] == _DOLLAR and m[start + 1] == _DOLLAR)
-                            or ((m[start] == _STAR or m[start] == _HASH) and (m[start + 1] == _STAR or m[start + 1] == _HASH))):
-            if not ((m[start] == _STAR or m[start] == _HASH) and (m[first] == _STAR or m[first] == _HASH)):
+                            or (mask0 and (m[start + 1] == _STAR or m[start + 1] == _HASH))):
+            if not (mask0 and (m[first] == _STAR or m[first] == _HASH)):
                 return True  # "a$$", "f***"
     if start == first and m[start] == _AT and not (end < n and (m[end] == _S or m[end] == _DOLLAR)):
         return False  # a mention
-    return readable and _nb_fits(m, a, b, violation_words, violation_bounds)
+    return readable and _nb_fits(m, a, b, bad_words, bad_bounds)
 
 
 @_jit
-def _nb_leet(m, mk, n, words, bounds, violation_words, violation_bounds):  # noqa: ANN001
+def _nb_leet(m, mk, n, words, bounds, bad_words, bad_bounds):  # noqa: ANN001
     """Step 4's condition on m[:n] (links blanked): a run of stand-ins that might become letters."""
     i = 0
     while i < n:
@@ -347,13 +350,13 @@ def _nb_leet(m, mk, n, words, bounds, violation_words, violation_bounds):  # noq
         start = i
         while i < n and np.int64(mk[i]) & STAND_IN:
             i += 1
-        if _nb_run_may_change(m, mk, n, start, i, words, bounds, violation_words, violation_bounds):
+        if _nb_run_may_change(m, mk, n, start, i, words, bounds, bad_words, bad_bounds):
             return True
     return False
 
 
 @_jit
-def _nb_step_mask(cp, kc, s, e, words, bounds, violation_words, violation_bounds, work, work_classes):  # noqa: ANN001
+def _nb_step_mask(cp, kc, s, e, words, bounds, bad_words, bad_bounds, work, work_classes):  # noqa: ANN001
     """Bit k set: step 2 + k might change the folded comment cp[s:e] (kc: the class bits of each code
     point; `work`, `work_classes`: scratch of e - s or more)."""
     mask = _nb_loose_mask(cp, kc, s, e)
@@ -363,7 +366,7 @@ def _nb_step_mask(cp, kc, s, e, words, bounds, violation_words, violation_bounds
         m[:] = cp[s:e]
         mk[:] = kc[s:e]
         _nb_blank_links(cp[s:e], kc[s:e], m, mk, n)
-        if mask & 4 and not _nb_leet(m, mk, n, words, bounds, violation_words, violation_bounds):
+        if mask & 4 and not _nb_leet(m, mk, n, words, bounds, bad_words, bad_bounds):
             mask &= ~4
         if mask & 8 and not _nb_repeat(m, mk, n):
             mask &= ~8
@@ -371,7 +374,8 @@ def _nb_step_mask(cp, kc, s, e, words, bounds, violation_words, violation_bounds
 
 
 @_jit
-def fold_chunk(cp, offsets, fold, classes, words, bounds, violation_words, violation_bounds, out, out_offsets, status, unknown):  # noqa: ANN001
+def fold_chunk(cp, offsets, fold, classes, words, bounds, bad_words, bad_bounds,  # noqa: ANN001
+               out, out_offsets, status, unknown):
     """Step 1 and the pre-check of the comments cp[offsets[d]:offsets[d + 1]].
 
     Writes comment d's folded code points to out[out_offsets[d]:out_offsets[d + 1]] (nothing for
@@ -402,24 +406,25 @@ def fold_chunk(cp, offsets, fold, classes, words, bounds, violation_words, viola
             pos = start
             status[d] = PYTHON
         else:
-            status[d] = _nb_step_mask(out, kind, start, pos, words, bounds, violation_words, violation_bounds, work, work_classes)
+            status[d] = _nb_step_mask(out, kind, start, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
         out_offsets[d + 1] = pos
     return n_unknown
 
 
 @_jit
-def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, violation_words, violation_bounds):  # noqa: ANN001
+def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds):  # noqa: ANN001
     """The pre-check of one folded comment's code points: step bits. `astral_cp` (sorted) and
     `astral_classes` give the classes of its code points outside the BMP."""
     n = cp.shape[0]
     kc = np.empty(n, classes.dtype)
     for i in range(n):
         kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
-    return _nb_step_mask(cp, kc, 0, n, words, bounds, violation_words, violation_bounds, np.empty(n, np.uint32), np.empty(n, classes.dtype))
+    work, work_classes = np.empty(n, np.uint32), np.empty(n, classes.dtype)
+    return _nb_step_mask(cp, kc, 0, n, words, bounds, bad_words, bad_bounds, work, work_classes)
 
 
 @_jit
-def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, violation_words, violation_bounds, flags):  # noqa: ANN001
+def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds, flags):  # noqa: ANN001
     """Step 4's condition run by run: flags[i] = 1 where a run of stand-ins that might become letters
     starts at i in the folded comment cp (links aside), 0 elsewhere. Returns how many do."""
     n = cp.shape[0]
@@ -437,14 +442,14 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, violation_w
         start = i
         while i < n and mk[i] & STAND_IN:
             i += 1
-        if _nb_run_may_change(m, mk, n, start, i, words, bounds, violation_words, violation_bounds):
+        if _nb_run_may_change(m, mk, n, start, i, words, bounds, bad_words, bad_bounds):
             flags[start] = 1
             count += 1
     return count
 
 
 @_jit
-def fold_one(cp, fold, classes, words, bounds, violation_words, violation_bounds, out, origin):  # noqa: ANN001
+def fold_one(cp, fold, classes, words, bounds, bad_words, bad_bounds, out, origin):  # noqa: ANN001
     """Step 1 and the pre-check of one comment, with the index in `cp` of each folded code point's
     source: (how many were written, the step bits), or (-1, 0) if a code point needs the Python path
     (SLOW, UNKNOWN, outside the BMP)."""
@@ -461,5 +466,6 @@ def fold_one(cp, fold, classes, words, bounds, violation_words, violation_bounds
         kind[pos] = classes[max(f, 0)]
         origin[pos] = i
         pos += f >= 0
-    mask = _nb_step_mask(out, kind, 0, pos, words, bounds, violation_words, violation_bounds, np.empty(pos, np.uint32), np.empty(pos, classes.dtype))
+    work, work_classes = np.empty(pos, np.uint32), np.empty(pos, classes.dtype)
+    mask = _nb_step_mask(out, kind, 0, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
     return pos, mask

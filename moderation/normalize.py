@@ -44,12 +44,18 @@ left to the featuriser's character n-grams.
 
 Speed: step 1 and a check for which of steps 2-5 could change each comment run compiled over the
 batch's code points (`moderation.folding`, through `_fold_batch`); only the comments that a step
-could change (about one in eight) go through its regular expressions, and only through the steps
-whose condition holds (`_step_conditions` is the Python specification of the check). Comments with
-a character the compiled table leaves to `str.translate` (outside the BMP, folding to several
-characters) take the Python path. `normalize_encoded` hands a featuriser the normalised code points
-without building strings. `normalize` is `normalize_batch` of one comment, and
-`normalize_with_offsets` runs the same check and the same steps, so the three always agree.
+could change (about one in thirteen of the label texts) go through its regular expressions, and
+only through the steps whose condition holds (`_step_conditions` is the Python specification of the
+check). For steps 4 and 5 the check looks closely enough that most comments it flags do change:
+it leaves links out, as those steps do, and for step 4 it follows the rules of `_unleet_run` run
+by run, asking the vocabulary only whether any word of the token's length has the token's letters
+where it has letters; step 4 then reads only the runs the check picks. Its decisions, and step 5's,
+are memoised by the token (the word of letters) and the run's place in it, which is all they read.
+Comments with a character the compiled table leaves to `str.translate` (outside the BMP, folding
+to several characters) take the Python path. `normalize_encoded` hands a featuriser the normalised
+code points without building strings. `normalize` is `normalize_batch` of one comment, and
+`normalize_with_offsets` runs the same check and the same steps, so the three always agree. All
+three may be called from several threads at once (see `_learn_folds`).
 """
 
 from __future__ import annotations
@@ -556,6 +562,9 @@ def _step_conditions(folded: list[str]) -> np.ndarray:
     earlier step can make work for a later one ("a$$$" -> "asss" -> "as"). A step with no condition
     here always runs. Characters outside the BMP (emoji …) are looked up one by one. This is the
     specification of the compiled pre-check (`moderation.folding`), which the tests hold to it.
+    Where the vectorised conditions of steps 4 and 5 hold, a closer look per text follows, on the
+    text between its links: a run of stand-ins that `_run_may_change`, and a run of one letter that
+    has another letter beside it.
     """
     if not folded:
         return np.zeros(0, np.int64)

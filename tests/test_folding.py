@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -118,3 +119,18 @@ def test_normalising_on_several_threads_at_once_while_the_table_learns() -> None
         encoded = list(pool.map(lambda chunk: normalize_encoded(chunk, lower=True), chunks))
     assert sum(batches, []) == expected * 3
     assert "".join(cp.tobytes().decode("utf-32-le") for cp, _ in encoded) == "".join(t.lower() for t in expected) * 3
+
+
+def test_the_compiled_link_finder_finds_what_the_links_regex_finds() -> None:
+    rng = random.Random(16)
+    pieces = ["http://", "https://", "www.", "@", ".", "-", "+", "_", "a", "b1", " ", "\u3000", "x.y", "é", "$", "/", "h"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    for text in texts + ["mail john.doe1@example.com now", "see http://www.example.com/a?x=1 and a@b.c.d."]:
+        cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+        classes = N._classes()[cp]
+        kept, kept_classes = cp.copy(), classes.copy()
+        folding._nb_blank_links(cp, classes, kept, kept_classes, len(cp))
+        outside = np.ones(len(text), bool)
+        for m in N._LINKS.finditer(text):
+            outside[m.start() : m.end()] = False
+        assert ((kept != 0) == outside).all() and ((kept_classes != 0) <= outside).all(), repr(text)
