@@ -496,9 +496,10 @@ def training_run(
     config = config or TrainConfig()
     started = time.perf_counter()
     examples = aggregate(labels, policy)
-    with _normalising(examples.texts, config.n_jobs if terms is not None and policy.counterfactual_copies else 1
-                      ) as normalised:  # the comments on a forked process while the copies are made here
-        if terms is not None and policy.counterfactual_copies:  # as `prepare`
+    augmenting = terms is not None and bool(policy.counterfactual_copies)  # as `prepare`
+    with _normalising(examples.texts, config.n_jobs if augmenting else 1) as normalised:
+        texts = None  # without copies, `featurize` normalises on two processes itself
+        if augmenting:  # the comments on a forked process while the copies are made here, then the copies
             from moderation.augment import augment
 
             examples = augment(examples, terms, policy.counterfactual_copies, config.seed)
@@ -506,8 +507,9 @@ def training_run(
         distinct = int(examples.groups.size - examples.copies)
         log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
             f"({examples.groups.max() + 1} near-duplicate groups)")
-        texts = normalised()
-        texts += normalize_batch(examples.texts[len(texts):]) if examples.copies else []
+        if augmenting:
+            texts = normalised()
+            texts += normalize_batch(examples.texts[len(texts):])
     featurizer, X = featurize(examples, config, featurizer, texts)
     release_free_memory()
     log(f"featurised: {X.shape[0]} × {X.shape[1]}, {X.nnz} non-zeros ({time.perf_counter() - started:.1f} s)")
