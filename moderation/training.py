@@ -333,51 +333,40 @@ def _fit_platt(z: np.ndarray, soft: np.ndarray) -> tuple[float, float]:
 
 
 def _fit_heads(X, examples: Examples, config: TrainConfig, alphas: list[float], cross_validate: bool = True,
-               final: bool = True, on_oof: Callable[[np.ndarray], object] | None = None
-               ) -> tuple[np.ndarray | None, list[tuple[np.ndarray, float]], object]:
-    """Out-of-fold raw scores (GroupKFold over near-duplicate groups; None unless `cross_validate`), the
-    heads fitted on all comments (none unless `final`) and what `on_oof(oof)` returned (None without it or
-    without cross-validation), every head fitted in one pool of threads.
+               final: bool = True) -> tuple[np.ndarray | None, list[tuple[np.ndarray, float]]]:
+    """Out-of-fold raw scores (GroupKFold over near-duplicate groups; None unless `cross_validate`) and
+    the heads fitted on all comments (none unless `final`), every head fitted in one pool of threads.
 
-    The cross-validation heads go to the threads first, largest first, then the heads on all comments,
-    largest first: no thread is left alone with a large head, and `on_oof` (calibration, thresholds and
-    metrics) runs on the calling thread while the last heads are still being fitted.
+    The heads go to the threads largest first, so that no thread is left alone with a large one.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from joblib import effective_n_jobs
+    from joblib import Parallel, delayed
     from sklearn.model_selection import GroupKFold
 
     n, k = examples.soft.shape
     known = ~np.isnan(examples.soft) & (examples.weight > 0)
     folds = list(GroupKFold(n_splits=config.folds).split(np.zeros(n), groups=examples.groups)) if cross_validate else []
-    cv_tasks, cv_sizes = [], []
+    tasks, sizes = [], []
     for train, _test in folds:
         for j in range(k):
-            cv_tasks.append((X, train, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
-            cv_sizes.append(np.count_nonzero(known[train, j]))
-    final_tasks = [(X, None, examples.soft[:, j], examples.weight[:, j], config, alphas[j]) for j in range(k)] if final else []
-    final_sizes = [np.count_nonzero(known[:, j]) for j in range(k)] if final else []
-    cv_order = np.argsort(cv_sizes, kind="stable")[::-1]
-    final_order = np.argsort(final_sizes, kind="stable")[::-1]
-    pool = ThreadPoolExecutor(max(1, min(effective_n_jobs(config.n_jobs), len(cv_tasks) + len(final_tasks))))
-    try:  # the pool hands each task to the next free thread, in the order submitted
-        cv_futures = {t: pool.submit(_fit_head, *cv_tasks[t]) for t in cv_order}
-        final_futures = {t: pool.submit(_fit_head, *final_tasks[t]) for t in final_order}
-        oof, extra = None, None
-        if cross_validate:
-            oof = np.full((n, k), np.nan)
-            for f, (_train, test) in enumerate(folds):
-                rows = X[test]
-                for j in range(k):
-                    coef, intercept = cv_futures[f * k + j].result()
-                    oof[test, j] = np.asarray(rows @ coef).ravel() + intercept
-            del cv_futures
-            extra = on_oof(oof) if on_oof is not None else None
-        fitted = [final_futures[t].result() for t in range(len(final_tasks))]
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return oof, fitted, extra
+            tasks.append((X, train, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
+            sizes.append(np.count_nonzero(known[train, j]))
+    for j in range(k) if final else ():
+        tasks.append((X, None, examples.soft[:, j], examples.weight[:, j], config, alphas[j]))
+        sizes.append(np.count_nonzero(known[:, j]))
+    order = np.argsort(sizes, kind="stable")[::-1]
+    done = Parallel(n_jobs=config.n_jobs, prefer="threads")(delayed(_fit_head)(*tasks[t]) for t in order)
+    fitted: list = [None] * len(tasks)
+    for t, result in zip(order, done):
+        fitted[t] = result
+    oof = None
+    if cross_validate:
+        oof = np.full((n, k), np.nan)
+        for f, (_train, test) in enumerate(folds):
+            rows = X[test]
+            for j in range(k):
+                coef, intercept = fitted[f * k + j]
+                oof[test, j] = np.asarray(rows @ coef).ravel() + intercept
+    return oof, fitted[len(folds) * k:]
 
 
 def cross_validated_scores(X, examples: Examples, config: TrainConfig, alphas: list[float]) -> np.ndarray:
@@ -496,9 +485,10 @@ def training_run(
     config = config or TrainConfig()
     started = time.perf_counter()
     examples = aggregate(labels, policy)
-    with _normalising(examples.texts, config.n_jobs if terms is not None and policy.counterfactual_copies else 1
-                      ) as normalised:  # the comments on a forked process while the copies are made here
-        if terms is not None and policy.counterfactual_copies:  # as `prepare`
+    augmenting = terms is not None and bool(policy.counterfactual_copies)  # as `prepare`
+    with _normalising(examples.texts, config.n_jobs if augmenting else 1) as normalised:
+        texts = None  # without copies, `featurize` normalises on two processes itself
+        if augmenting:  # the comments on a forked process while the copies are made here, then the copies
             from moderation.augment import augment
 
             examples = augment(examples, terms, policy.counterfactual_copies, config.seed)
@@ -506,8 +496,9 @@ def training_run(
         distinct = int(examples.groups.size - examples.copies)
         log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
             f"({examples.groups.max() + 1} near-duplicate groups)")
-        texts = normalised()
-        texts += normalize_batch(examples.texts[len(texts):]) if examples.copies else []
+        if augmenting:
+            texts = normalised()
+            texts += normalize_batch(examples.texts[len(texts):])
     featurizer, X = featurize(examples, config, featurizer, texts)
     release_free_memory()
     log(f"featurised: {X.shape[0]} × {X.shape[1]}, {X.nnz} non-zeros ({time.perf_counter() - started:.1f} s)")
@@ -517,18 +508,14 @@ def training_run(
     thresholds = policy.thresholds()
     proba = None
     alphas = _alphas(policy, config)
-
-    def calibrated(oof: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict, dict]:
-        result = _calibrated(oof, examples, policy)
-        log(f"cross-validated {config.folds} folds × {k} categories: calibrated, thresholds and metrics "
-            f"({time.perf_counter() - started:.1f} s)")
-        return result
-
-    oof, fitted, result = _fit_heads(X, examples, config, alphas, cross_validate, on_oof=calibrated)
+    oof, fitted = _fit_heads(X, examples, config, alphas, cross_validate)
     release_free_memory()
-    log(f"trained {k} heads on all comments ({time.perf_counter() - started:.1f} s)")
-    if result is not None:
-        proba, calibration, thresholds, metrics = result
+    folds = f"{config.folds} folds × {k} categories + " if cross_validate else ""
+    log(f"trained {folds}{k} heads on all comments ({time.perf_counter() - started:.1f} s)")
+    if oof is not None:
+        proba, calibration, thresholds, metrics = _calibrated(oof, examples, policy)
+        log(f"cross-validated {config.folds} folds: calibrated, thresholds and metrics "
+            f"({time.perf_counter() - started:.1f} s)")
     coef = np.stack([c for c, _ in fitted], axis=1)
     intercept = np.array([b for _, b in fitted])
     seconds = time.perf_counter() - started

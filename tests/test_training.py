@@ -111,25 +111,6 @@ def test_normalised_on_a_forked_process_as_on_this_one(monkeypatch):
     assert training._normalized(texts, 1) == normalize_batch(texts)
 
 
-def test_fit_heads_hands_the_out_of_fold_scores_to_on_oof():
-    from moderation.training import Examples, TrainConfig, _fit_heads
-
-    rng = np.random.default_rng(4)
-    X = sp.random(200, 64, density=0.2, format="csr", dtype=np.float32, random_state=5)
-    soft = (rng.random((200, 2)) < 0.3).astype(np.float64)
-    soft[rng.random((200, 2)) < 0.1] = np.nan
-    examples = Examples(texts=[""] * 200, soft=soft, weight=np.where(np.isnan(soft), 0.0, 1.0),
-                        sources=["s"] * 200, evaluable=np.ones(200, bool), groups=np.arange(200))
-    config = TrainConfig(epochs=2, folds=3, n_jobs=2)
-    seen = []
-    oof, fitted, extra = _fit_heads(X, examples, config, [1e-4, 1e-4], on_oof=lambda o: seen.append(o) or "done")
-    assert extra == "done" and seen[0] is oof and oof.shape == (200, 2) and not np.isnan(oof).any()
-    assert len(fitted) == 2 and fitted[0][0].shape == (64,)
-    alone, _, _ = _fit_heads(X, examples, TrainConfig(epochs=2, folds=3, n_jobs=1), [1e-4, 1e-4], final=False)
-    np.testing.assert_array_equal(alone, oof)  # the same heads whatever the threads
-    assert _fit_heads(X, examples, config, [1e-4, 1e-4], cross_validate=False, on_oof=seen.append)[::2] == (None, None)
-
-
 def test_featurize_takes_the_normalised_texts_when_given():
     import pytest
 
