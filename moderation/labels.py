@@ -1,9 +1,10 @@
-"""Label files: find, validate and load them into labelled examples (pyarrow for Parquet, pandas for CSV)."""
+"""Label files: find, validate and load them into labelled examples (through Hugging Face `datasets`)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from datetime import datetime, timezone
 import unicodedata
 from dataclasses import dataclass, field
@@ -98,20 +99,21 @@ def load_labels(paths: Iterable[str | Path], policy: Policy) -> LabelSet:
     labels = LabelSet(categories=policy.names)
     problems: list[LabelProblem] = []
     blocks = []
-    for path in files:
-        rows, file_problems = _read_file(path, policy)
-        problems.extend(file_problems)
-        if rows is None:
-            continue
-        labels.hashes[str(path)] = sha256_file(path)
-        labels.ids.extend(rows["id"])
-        labels.texts.extend(rows["text"])
-        labels.sources.extend(rows["source"])
-        labels.annotators.extend(rows["annotator"])
-        labels.files.extend([str(path)] * len(rows["text"]))
-        labels.lines.extend(rows["lines"])
-        labels.times.extend(rows["time"])
-        blocks.append(rows["values"])
+    with tempfile.TemporaryDirectory(prefix="moderation-datasets-") as cache:
+        for path in files:
+            rows, file_problems = _read_file(path, policy, cache)
+            problems.extend(file_problems)
+            if rows is None:
+                continue
+            labels.hashes[str(path)] = sha256_file(path)
+            labels.ids.extend(rows["id"])
+            labels.texts.extend(rows["text"])
+            labels.sources.extend(rows["source"])
+            labels.annotators.extend(rows["annotator"])
+            labels.files.extend([str(path)] * len(rows["text"]))
+            labels.lines.extend(rows["lines"])
+            labels.times.extend(rows["time"])
+            blocks.append(rows["values"])
     labels.values = np.vstack(blocks) if blocks else np.zeros((0, len(policy.names)), np.float32)
     labels = _supersede(labels)
     problems.extend(_conflicts(labels))
@@ -161,26 +163,35 @@ def check_labels(paths: Iterable[str | Path], policy: Policy) -> tuple[int, list
 # ---------------------------------------------------------------- reading one file
 
 
-def _read_file(path: Path, policy: Policy) -> tuple[dict | None, list[LabelProblem]]:
+def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, list[LabelProblem]]:
     """Read one label file into columns; rows with problems are reported, not loaded."""
+    import datasets
+
+    datasets.disable_progress_bars()
     name = str(path)
     try:
         if path.suffix == ".csv":
             header, lines = _csv_layout(path)
-            cols = _read_csv_columns(path, header)
+            features = datasets.Features({c: datasets.Value("string") for c in header})
+            table = datasets.load_dataset(
+                "csv", data_files=str(path), split="train", features=features, keep_default_na=False,
+                cache_dir=cache, keep_in_memory=True,
+            )
         elif path.suffix == ".jsonl":
-            header, lines, cols = _jsonl_layout(path)
+            header, lines = _jsonl_layout(path)
+            table = datasets.load_dataset(
+                "json", data_files=str(path), split="train", cache_dir=cache, keep_in_memory=True
+            )
         else:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
+            table = datasets.load_dataset(
+                "parquet", data_files=str(path), split="train", cache_dir=cache, keep_in_memory=True
+            )
             header, lines = list(table.column_names), None
-            cols = {c: table.column(c).to_pylist() for c in header}
     except _LayoutError as exc:
         return None, [LabelProblem(name, exc.line, exc.field, exc.message)]
     except UnicodeDecodeError as exc:
         return None, [LabelProblem(name, None, None, f"not UTF-8 (byte {exc.start}): {exc.reason}")]
-    except Exception as exc:  # pandas/pyarrow raise many types for a broken file
+    except Exception as exc:  # datasets/pyarrow raise many types for a broken file
         return None, [LabelProblem(name, None, None, f"cannot read: {type(exc).__name__}: {exc}")]
 
     problems = []
@@ -200,8 +211,9 @@ def _read_file(path: Path, policy: Policy) -> tuple[dict | None, list[LabelProbl
     if problems:
         return None, problems
 
-    n = len(cols["text"])
+    n = table.num_rows
     where = (lambda i: lines[i]) if lines is not None else (lambda i: i + 1)
+    cols = {c: table.data.column(c).to_pylist() for c in header}
     values = np.full((n, len(policy.names)), np.nan, dtype=np.float32)
     keep = np.ones(n, dtype=bool)
     seen_ids: dict[tuple[str, str, str], int] = {}
@@ -265,14 +277,6 @@ def _read_file(path: Path, policy: Policy) -> tuple[dict | None, list[LabelProbl
     return rows, problems
 
 
-def _read_csv_columns(path: Path, header: list[str]) -> dict[str, list]:
-    """The cells of a CSV label file as strings, column by column (empty cells stay empty strings)."""
-    import pandas as pd
-
-    frame = pd.read_csv(path, header=0, names=header, dtype=object, keep_default_na=False, encoding="utf-8")
-    return {c: frame[c].tolist() for c in header}
-
-
 def _label_value(raw: object) -> tuple[float, bool]:
     """Map a cell to 1.0, 0.0 or NaN; second item False when the cell is not a label value."""
     if raw is None or raw == "":
@@ -324,12 +328,10 @@ def _csv_layout(path: Path) -> tuple[list[str], list[int]]:
     return header, starts
 
 
-def _jsonl_layout(path: Path) -> tuple[list[str], list[int], dict[str, list]]:
-    """Columns found, the line of each record and the values column by column (None where a record
-    lacks the key); every line must be a JSON object."""
+def _jsonl_layout(path: Path) -> tuple[list[str], list[int]]:
+    """Columns found and the line of each record; every line must be a JSON object."""
     header: dict[str, None] = {}
     lines = []
-    records = []
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
@@ -343,10 +345,9 @@ def _jsonl_layout(path: Path) -> tuple[list[str], list[int], dict[str, list]]:
             for key in record:
                 header.setdefault(key, None)
             lines.append(number)
-            records.append(record)
     if not lines:
         raise _LayoutError(None, None, "empty file: no records")
-    return list(header), lines, {c: [record.get(c) for record in records] for c in header}
+    return list(header), lines
 
 
 def _suggest(missing: list[str], header: list[str]) -> str:
