@@ -7,9 +7,8 @@ import platform
 import re
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -387,53 +386,12 @@ def _calibrated(oof: np.ndarray, examples: Examples, policy: Policy) -> tuple[np
     return proba, calibration, thresholds, metrics_table(proba, examples, policy, thresholds)
 
 
-_FORK_MIN = 20_000  # texts below which normalising on a forked process costs more than it saves
-
-
-def _normalized(texts: list[str], n_jobs: int | None) -> list[str]:
-    """`normalize_batch(texts)`, the first half on a process forked from this one when `n_jobs` allows two
-    and the platform forks: normalisation is mostly Python, held to one core by the GIL."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from joblib import effective_n_jobs
-
-    if (len(texts) < _FORK_MIN or effective_n_jobs(n_jobs) < 2
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        return normalize_batch(texts)
-    cut = len(texts) // 2
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        head = pool.submit(normalize_batch, texts[:cut])
-        tail = normalize_batch(texts[cut:])
-        return head.result() + tail
-
-
-@contextmanager
-def _normalising(texts: list[str], n_jobs: int | None) -> Iterator[Callable[[], list[str]]]:
-    """A function that returns `normalize_batch(texts)`: computed meanwhile, on a process forked from this
-    one, when `n_jobs` allows two and the platform forks; else when called."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from joblib import effective_n_jobs
-
-    if (len(texts) < _FORK_MIN or effective_n_jobs(n_jobs) < 2
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        yield lambda: normalize_batch(texts)
-        return
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield pool.submit(normalize_batch, texts).result
-
-
-def featurize(examples: Examples, config: TrainConfig, featurizer=None, normalised: list[str] | None = None):
-    """Fit the featuriser on the examples' normalised texts (`normalised`, if already at hand); return it and
-    the matrix."""
+def featurize(examples: Examples, config: TrainConfig, featurizer=None):
+    """Fit the featuriser on the examples' normalised texts; return it and the matrix."""
     from moderation.features import HashingTfidf
 
     featurizer = featurizer if featurizer is not None else HashingTfidf(**config.featurizer)
-    if normalised is not None and len(normalised) != len(examples.texts):
-        raise ValueError(f"normalised: {len(normalised)} texts for {len(examples.texts)} examples")
-    texts = normalised if normalised is not None else _normalized(examples.texts, config.n_jobs)
+    texts = normalize_batch(examples.texts)
     if not isinstance(featurizer, HashingTfidf) or featurizer.n_jobs is not None:
         return featurizer, featurizer.fit_transform(texts).tocsr()
     featurizer.n_jobs = config.n_jobs  # fitted on the training's threads (the matrix does not depend on them),
@@ -484,22 +442,12 @@ def training_run(
     """
     config = config or TrainConfig()
     started = time.perf_counter()
-    examples = aggregate(labels, policy)
-    augmenting = terms is not None and bool(policy.counterfactual_copies)  # as `prepare`
-    with _normalising(examples.texts, config.n_jobs if augmenting else 1) as normalised:
-        texts = None  # without copies, `featurize` normalises on two processes itself
-        if augmenting:  # the comments on a forked process while the copies are made here, then the copies
-            from moderation.augment import augment
-
-            examples = augment(examples, terms, policy.counterfactual_copies, config.seed)
-        k = len(policy.names)
-        distinct = int(examples.groups.size - examples.copies)
-        log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
-            f"({examples.groups.max() + 1} near-duplicate groups)")
-        if augmenting:
-            texts = normalised()
-            texts += normalize_batch(examples.texts[len(texts):])
-    featurizer, X = featurize(examples, config, featurizer, texts)
+    examples = prepare(labels, policy, terms, config.seed)
+    k = len(policy.names)
+    distinct = int(examples.groups.size - examples.copies)
+    log(f"{len(labels)} label rows → {distinct} distinct comments + {examples.copies} counterfactual copies "
+        f"({examples.groups.max() + 1} near-duplicate groups)")
+    featurizer, X = featurize(examples, config, featurizer)
     release_free_memory()
     log(f"featurised: {X.shape[0]} × {X.shape[1]}, {X.nnz} non-zeros ({time.perf_counter() - started:.1f} s)")
 

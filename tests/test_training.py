@@ -100,29 +100,3 @@ def test_aggregate_of_no_rows(policy):
     ex = aggregate(empty, policy)
     assert ex.texts == [] and ex.soft.shape == (0, len(policy.names)) and ex.groups.size == 0
 
-
-def test_normalised_on_a_forked_process_as_on_this_one(monkeypatch):
-    from moderation import training
-    from moderation.normalize import normalize_batch
-
-    texts = ["You f*cking іdiot", "sh1t", "f u c k", "fine piece", "Ｆｕｌｌ-width ÇAFÉ"] * 40
-    monkeypatch.setattr(training, "_FORK_MIN", 10)
-    assert training._normalized(texts, 2) == normalize_batch(texts)
-    assert training._normalized(texts, 1) == normalize_batch(texts)
-
-
-def test_featurize_takes_the_normalised_texts_when_given():
-    import pytest
-
-    from moderation.normalize import normalize_batch
-    from moderation.training import Examples, TrainConfig, featurize
-
-    texts = ["You f*cking іdiot", "fine piece", "sh1t happens"]
-    examples = Examples(texts=texts, soft=np.zeros((3, 1)), weight=np.ones((3, 1)), sources=["s"] * 3,
-                        evaluable=np.ones(3, bool), groups=np.arange(3))
-    config = TrainConfig(featurizer={"n_features": 2**10})
-    _, X = featurize(examples, config)
-    _, Y = featurize(examples, config, normalised=normalize_batch(texts))
-    assert (X != Y).nnz == 0
-    with pytest.raises(ValueError, match="normalised: 2 texts for 3 examples"):
-        featurize(examples, config, normalised=normalize_batch(texts[:2]))
