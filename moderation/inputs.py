@@ -72,7 +72,7 @@ def input_files(paths: Iterable[Path | str]) -> list[Path]:
 def iter_jsonl(path: Path) -> Iterator[Comment]:
     """Stream comments from a JSON Lines file of `{"id": ..., "text": ...}` objects."""
     path = Path(path)
-    return _checked(path, lambda: _jsonl_blocks(path))
+    return _checked(path, lambda: _blocks(_jsonl_records(path)))
 
 
 def iter_csv(path: Path) -> Iterator[Comment]:
@@ -94,45 +94,30 @@ def iter_parquet(path: Path) -> Iterator[Comment]:
 # ── private helpers ─────────────────────────────────────────────────────────────────────────
 
 
-def _jsonl_blocks(path: Path) -> Blocks:
-    """Blocks of (line, id, text) of JSON Lines records, after checks that need no other record.
+def _jsonl_records(path: Path) -> Rows:
+    """(line, id, text) of each JSON Lines record, after checks that need no other record.
 
     The file is read and decoded a megabyte at a time and each line parsed with `json.loads`; only
     a line that fails the quick test (an object with a string text and an id) takes `_jsonl_row`,
     which names the problem.
     """
-    wheres: list[int] = []
-    values: list[object] = []
-    texts: list[str] = []
     loads = json.loads
-    try:
-        for line_no, lines, ended in _line_blocks(path):
-            last = line_no + len(lines)
-            for line in lines:
-                line_no += 1
-                try:
-                    record = loads(line)
-                    text = record["text"]
-                    value = record["id"]
-                except (ValueError, TypeError, KeyError, IndexError):
-                    record = None
-                if record is None or type(record) is not dict or type(text) is not str:
-                    row = _jsonl_row(path, line_no, line + "\n" if ended or line_no < last else line)
-                    if row is None:
-                        continue
-                    value, text = row
-                wheres.append(line_no)
-                values.append(value)
-                texts.append(text)
-                if len(wheres) == _BLOCK:
-                    yield wheres, values, texts
-                    wheres, values, texts = [], [], []
-    except ArchiveError:
-        if wheres:
-            yield wheres, values, texts  # the records before the bad line come first
-        raise
-    if wheres:
-        yield wheres, values, texts
+    for line_no, lines, ended in _line_blocks(path):
+        last = line_no + len(lines)
+        for line in lines:
+            line_no += 1
+            try:
+                record = loads(line)
+                text = record["text"]
+                value = record["id"]
+            except (ValueError, TypeError, KeyError, IndexError):
+                record = None
+            if record is None or type(record) is not dict or type(text) is not str:
+                row = _jsonl_row(path, line_no, line + "\n" if ended or line_no < last else line)
+                if row is None:
+                    continue
+                value, text = row
+            yield line_no, value, text
 
 
 def _jsonl_row(path: Path, line_no: int, line: str) -> tuple[object, str] | None:
