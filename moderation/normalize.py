@@ -346,6 +346,17 @@ def _unleet_token(text: str, start: int, end: int) -> str:
     return _reading(text, first, last, start, end, violation=True) or run
 
 
+def _letters_around(text: str, first: int, last: int, start: int, end: int) -> tuple[str, str]:
+    """What stands between the token text[first:last] and its run text[start:end] on each side, the
+    stand-ins at the token's ends left out."""
+    a, b = first, last
+    while text[a] in _STANDS_IN:
+        a += 1
+    while text[b - 1] in _STANDS_IN:
+        b -= 1
+    return text[a:start], text[end:b]
+
+
 def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last: int,
                     letter_before: bool, letter_after: bool) -> str:
     """`_unleet_run` without its violation-word fallback."""
@@ -354,12 +365,7 @@ def _unleet_by_rule(text: str, start: int, end: int, run: str, first: int, last:
         if digits and (digits > 2 or text[first].isdigit() or text[last - 1].isdigit()):
             return run
         if any(c in "_!#" for c in run):  # the letters around, symbols at the token's ends aside
-            a, b = first, last
-            while text[a] in _STANDS_IN:
-                a += 1
-            while text[b - 1] in _STANDS_IN:
-                b -= 1
-            before, after = text[a:start], text[end:b]
+            before, after = _letters_around(text, first, last, start, end)
             if not all(map(_is_letter, before + after)):
                 return run
             if min(len(before), len(after)) > 2 or max(len(before), len(after)) > 5:
@@ -654,12 +660,7 @@ def _run_may_change(text: str, start: int, end: int) -> bool:
         if not (digits and (digits > 2 or text[first].isdigit() or text[last - 1].isdigit())):
             if not any(c in "_!#" for c in run):
                 return True
-            a, b = first, last
-            while text[a] in _STANDS_IN:
-                a += 1
-            while text[b - 1] in _STANDS_IN:
-                b -= 1
-            before, after = text[a:start], text[end:b]
+            before, after = _letters_around(text, first, last, start, end)
             if all(map(_is_letter, before + after)) and min(len(before), len(after)) <= 2 \
                     and max(len(before), len(after)) <= 5:
                 return True
