@@ -349,7 +349,14 @@ def check_text(text: object, max_chars: int, field: str = "text") -> str:
 def calibrate(raw: np.ndarray, calibration: np.ndarray) -> np.ndarray:
     """Platt scaling of raw scores: p = 1 / (1 + exp(-(a·z + b))), per column."""
     z = raw * calibration[:, 0] + calibration[:, 1]
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    # 1 / (1 + exp(-clip(z, -40, 40))) in place, with the ufuncs themselves (np.clip's Python
+    # wrapper costs more than the arithmetic on the service's one row; NaN stays NaN either way)
+    np.maximum(z, -40.0, out=z)
+    np.minimum(z, 40.0, out=z)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.divide(1.0, z, out=z)
 
 
 def point_current(models_dir: Path, version: str) -> None:
