@@ -220,14 +220,25 @@ def _is_token(char: str) -> bool:
 def _outside_links(edit, text: str) -> str:
     """`edit(piece, at)` applied to each piece `text[at:...]` between URLs and e-mail addresses, which
     stay as they are."""
-    if "://" not in text and "www." not in text and "@" not in text:
+    spans = _between_links(text)
+    if len(spans) == 1:
         return edit(text, 0)
     pieces, at = [], 0
-    for m in _LINKS.finditer(text):
-        pieces += [edit(text[at : m.start()], at), m.group()]
-        at = m.end()
-    pieces.append(edit(text[at:], at))
+    for a, b in spans:  # text[at:a] is the link before the piece
+        pieces += [text[at:a], edit(text[a:b], a)]
+        at = b
     return "".join(pieces)
+
+
+def _between_links(text: str) -> list[tuple[int, int]]:
+    """The spans of `text` between its URLs and e-mail addresses: the whole text if it has none."""
+    if "://" not in text and "www." not in text and "@" not in text:
+        return [(0, len(text))]
+    spans, at = [], 0
+    for m in _LINKS.finditer(text):
+        spans.append((at, m.start()))
+        at = m.end()
+    return spans + [(at, len(text))]
 
 
 def _fold_lookalikes(text: str) -> str:
@@ -315,16 +326,22 @@ def _unleet_run(m: re.Match) -> str:
     an "@" that starts a token (a mention).
     """
     text, (start, end) = m.string, m.span()
-    if not (start > 0 and _is_letter(text[start - 1]) or end < len(text) and _is_letter(text[end])):
+    if _alone(text, start, end):
         return m.group()
-    first, last = start, end  # the token around the run
+    first, last = _token_around(text, start, end)
+    # Every rule reads the token alone (the characters on either side of it are no letters, no
+    # stand-ins), so the token and the run's place in it decide, and a token seen before is looked up.
+    return _unleet_token(text[first:last], start - first, end - first)
+
+
+def _token_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the token (word characters and stand-ins) around `text[start:end]`."""
+    first, last = start, end
     while first > 0 and _is_token(text[first - 1]):
         first -= 1
     while last < len(text) and _is_token(text[last]):
         last += 1
-    # Every rule reads the token alone (the characters on either side of it are no letters, no
-    # stand-ins), so the token and the run's place in it decide, and a token seen before is looked up.
-    return _unleet_token(text[first:last], start - first, end - first)
+    return first, last
 
 
 @lru_cache(maxsize=1 << 16)
@@ -621,13 +638,7 @@ def _step_conditions(folded: list[str]) -> np.ndarray:
 
 def _pieces(text: str) -> list[str]:
     """The parts of `text` between URLs and e-mail addresses, what `_outside_links` edits."""
-    if "://" not in text and "www." not in text and "@" not in text:
-        return [text]
-    pieces, at = [], 0
-    for m in _LINKS.finditer(text):
-        pieces.append(text[at : m.start()])
-        at = m.end()
-    return pieces + [text[at:]]
+    return [text[a:b] for a, b in _between_links(text)]
 
 
 def _alone(text: str, start: int, end: int) -> bool:
@@ -644,11 +655,7 @@ def _run_may_change(text: str, start: int, end: int) -> bool:
     letter_after = end < len(text) and _is_letter(text[end])
     if not (letter_before or letter_after):
         return False
-    first, last = start, end
-    while first > 0 and _is_token(text[first - 1]):
-        first -= 1
-    while last < len(text) and _is_token(text[last]):
-        last += 1
+    first, last = _token_around(text, start, end)
     word = text[first:last].strip(_PUNCTUATION)  # what `_reading` reads
     readable = 2 <= len(word) <= 30 and all("a" <= c <= "z" or c in _ASCII_STANDS_IN for c in word)
     fits = readable and _fits(word, False)
