@@ -373,24 +373,31 @@ def _chain(files: list[Path]) -> Iterator[Comment]:
         yield from _READERS[file.suffix.lower()](file)
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """Yield the decoded lines of a file with their endings; a bad byte names line and offset."""
+def _open_bytes(path: Path):  # noqa: ANN202 - a binary file object
+    """`path` opened for reading bytes; ArchiveError naming it if it is missing or unreadable."""
     try:
-        handle = path.open("rb")
+        return path.open("rb")
     except FileNotFoundError:
         raise ArchiveError(f"{path}: no such file") from None
     except OSError as exc:
         raise ArchiveError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _not_utf8(path: Path, line_no: int, raw: bytes, at: int, offset: int) -> ArchiveError:
+    """The error for the byte `raw[at]` that is not UTF-8, on line `line_no` whose bytes start at `offset`."""
+    return ArchiveError(f"{path}:{line_no}: not valid UTF-8: byte 0x{raw[at]:02x} at byte offset {offset + at}; "
+                        f"re-encode the file as UTF-8")
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """Yield the decoded lines of a file with their endings; a bad byte names line and offset."""
     offset = 0
-    with handle:
+    with _open_bytes(path) as handle:
         for line_no, raw in enumerate(handle, 1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise ArchiveError(
-                    f"{path}:{line_no}: not valid UTF-8: byte 0x{raw[exc.start]:02x} at byte "
-                    f"offset {offset + exc.start}; re-encode the file as UTF-8"
-                ) from None
+                raise _not_utf8(path, line_no, raw, exc.start, offset) from None
             offset += len(raw)
             yield line.removeprefix("\ufeff") if line_no == 1 else line
 
@@ -398,15 +405,9 @@ def _lines(path: Path) -> Iterator[str]:
 def _line_blocks(path: Path, size: int = 1 << 20) -> Iterator[tuple[int, list[str], bool]]:
     """(lines before, decoded lines without their newline, whether the last one had it), a megabyte
     at a time: `_lines`' lines, decoded a block at once; a bad byte names line and offset as there."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise ArchiveError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise ArchiveError(f"{path}: cannot read: {exc.strerror or exc}") from None
     line_no = offset = 0
     pending: list[bytes] = []  # the start of a line longer than a block
-    with handle:
+    with _open_bytes(path) as handle:
         while True:
             data = handle.read(size)
             if data:
@@ -443,9 +444,7 @@ def _decodable(path: Path, data: bytes, line_no: int, offset: int) -> tuple[list
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return good, ArchiveError(
-                f"{path}:{line_no + len(good) + 1}: not valid UTF-8: byte 0x{raw[exc.start]:02x} at byte "
-                f"offset {offset + exc.start}; re-encode the file as UTF-8")
+            return good, _not_utf8(path, line_no + len(good) + 1, raw, exc.start, offset)
         good.append(line.removeprefix("\ufeff") if line_no + len(good) == 0 else line)
         offset += len(raw) + 1
     raise AssertionError("a block that does not decode has a line that does not")  # pragma: no cover
