@@ -93,7 +93,7 @@ def assess_support_many(texts: list[str]) -> list[Support]:
     >>> [s.supported for s in assess_support_many(["You are all liars", "Россия и Армения"])]
     [True, False]
     """
-    cleaned = [_IGNORED.sub(" ", t) if "@" in t or "://" in t or "www." in t else t for t in texts]
+    cleaned = [_without_links(t) for t in texts]
     out: list[Support | None] = [_mostly_common(t) if t.isascii() else None for t in cleaned]
     words = [None if support else _ascii_words(t) if t.isascii() else _WORD.findall(t)
              for t, support in zip(cleaned, out)]
@@ -107,6 +107,11 @@ def assess_support_many(texts: list[str]) -> list[Support]:
     return out
 
 
+def _without_links(text: str) -> str:
+    """`text` with its URLs, e-mail addresses and @mentions blanked: they are no words of a language."""
+    return _IGNORED.sub(" ", text) if "@" in text or "://" in text or "www." in text else text
+
+
 def _mostly_common(text: str) -> Support | None:
     """Supported, if the common English words among the distinct words of an ASCII `text` make at
     least the required share of all its words (repeats and single letters included); else None.
@@ -114,10 +119,17 @@ def _mostly_common(text: str) -> Support | None:
     The quickest test, as no word keeps its case: the distinct words are never more than all the
     words, so this implies `_common_english`'s test.
     """
-    n, common = _common_counts(text)
-    if n < MIN_WORDS or common < MIN_ENGLISH_SHARE * n:
+    counts = _mostly_common_counts(text)
+    if counts is None:
         return None
+    n, common = counts
     return Support(True, "", latin_share=1.0, english_share=round(common / n, 4), words=n)
+
+
+def _mostly_common_counts(text: str) -> tuple[int, int] | None:
+    """`_mostly_common`'s test without building the `Support`: (words, distinct common words) if it passes."""
+    n, common = _common_counts(text)
+    return (n, common) if n >= MIN_WORDS and common >= MIN_ENGLISH_SHARE * n else None
 
 
 def _common_counts(text: str) -> tuple[int, int]:
@@ -140,14 +152,10 @@ def supported_many(texts: list[str]) -> list[bool]:
     out: list[bool | None] = [None] * len(texts)
     rest = []
     for i, text in enumerate(texts):
-        if text.isascii():
-            if "@" in text or "://" in text or "www." in text:
-                text = _IGNORED.sub(" ", text)  # as `assess_support_many` cleans it
-            n, common = _common_counts(text)
-            if n >= MIN_WORDS and common >= MIN_ENGLISH_SHARE * n:
-                out[i] = True
-                continue
-        rest.append(i)
+        if text.isascii() and _mostly_common_counts(_without_links(text)) is not None:
+            out[i] = True
+        else:
+            rest.append(i)
     for i, support in zip(rest, assess_support_many([texts[i] for i in rest])):
         out[i] = support.supported
     return out
