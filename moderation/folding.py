@@ -20,10 +20,9 @@ token's letters where it has letters.
 
 from __future__ import annotations
 
-from typing import Callable
-
-import numba
 import numpy as np
+
+from moderation.kernels import _jit  # the scoring kernels' numba options (nogil, cached on disk)
 
 __all__ = ["DELETE", "SLOW", "UNKNOWN", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "LEAD", "TRAIL", "DIGIT",
            "WORD", "SPACE", "NUMERIC", "LEET", "PYTHON", "fold_chunk", "fold_one", "leet_runs", "step_mask"]
@@ -41,15 +40,6 @@ _DOT, _PLUS, _MINUS, _LOW_A, _LOW_Z = ord("."), ord("+"), ord("-"), ord("a"), or
 _BANG, _STAR, _HASH, _UNDER = ord("!"), ord("*"), ord("#"), ord("_")
 _LEET_DIGITS = np.array([ord(c) for c in "013457"], np.uint32)
 _EDGE_TAILS = np.array([ord(c) for c in "013457$@€©"], np.uint32)
-
-
-def _jit(fn: Callable) -> Callable:
-    """`fn` compiled by numba without the GIL; cached on disk when numba finds a writable directory
-    (as the featuriser's kernels are, without importing them)."""
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:  # numba found no writable cache directory: compile in memory at each start
-        return numba.njit(nogil=True)(fn)
 
 
 @_jit

@@ -14,7 +14,7 @@ import numpy as np
 
 from moderation.errors import LabelError
 from moderation.evaluation import derive_thresholds, metrics_table
-from moderation.features import _jit
+from moderation.kernels import _jit
 from moderation.labels import LabelSet, text_key
 from moderation.model import Model, calibrate
 from moderation.normalize import normalize_batch
