@@ -352,23 +352,34 @@ def _nb_count(cols, m, table, dcols, dcounts, slots, ahead, stride):  # noqa: AN
 
 
 @_jit
+def _nb_tf(n, tf, tf_table):  # noqa: ANN001
+    """The term frequency of a column counted `n` times, in float64: 1 + log(n), n, or 1."""
+    if tf == _TF_SUBLINEAR:
+        return tf_table[n] if n < tf_table.shape[0] else 1.0 + np.log(n)
+    if tf == _TF_RAW:
+        return np.float64(n)
+    return 1.0
+
+
+@_jit
+def _nb_norm(total, norm):  # noqa: ANN001
+    """A row's l2 norm from its sum of squares, or its l1 norm from its sum (norm 2, 1); 0 for none."""
+    return np.sqrt(total) if norm == 2 else total if norm == 1 else 0.0
+
+
+@_jit
 def _nb_weigh(cols, counts, nd, idf, weights, tf, norm, tf_table, values):  # noqa: ANN001
     """values[:nd] = tf x idf x block weight of columns cols[:nd], rounded as numpy rounds them in the
     dtype of `values`; returns the row's l2 or l1 norm (float64; 0 if none or norm is None)."""
     half, total = idf.shape[0] // 2, 0.0
     for t in range(nd):
-        c, k = cols[t], counts[t]
-        if tf == _TF_SUBLINEAR:
-            values[t] = tf_table[k] if k < tf_table.shape[0] else 1.0 + np.log(k)
-        elif tf == _TF_RAW:
-            values[t] = k
-        else:
-            values[t] = 1.0
+        c = cols[t]
+        values[t] = _nb_tf(counts[t], tf, tf_table)  # rounded to the dtype of `values` here
         values[t] = values[t] * idf[c]
         values[t] = values[t] * weights[0 if c < half else 1]
         x = values[t]
         total += x * x if norm == 2 else abs(x)
-    return np.sqrt(total) if norm == 2 else total if norm == 1 else 0.0
+    return _nb_norm(total, norm)
 
 
 @_jit
@@ -478,13 +489,8 @@ def _nb_score_row(cols, counts, nd, table, weights, tf, norm, tf_table, values, 
     total = 0.0
     a0 = a1 = a2 = a3 = 0.0
     for t in range(nd):  # `_nb_weigh`, and the first four columns of coef in registers
-        c, n = cols[t], counts[t]
-        if tf == _TF_SUBLINEAR:
-            values[t] = tf_table[n] if n < tf_table.shape[0] else 1.0 + np.log(n)
-        elif tf == _TF_RAW:
-            values[t] = n
-        else:
-            values[t] = 1.0
+        c = cols[t]
+        values[t] = _nb_tf(counts[t], tf, tf_table)  # rounded to the dtype of `values` here
         values[t] = values[t] * np.float32(table[c, 0])
         values[t] = values[t] * weights[0 if c < half else 1]
         x = values[t]
@@ -497,7 +503,7 @@ def _nb_score_row(cols, counts, nd, table, weights, tf, norm, tf_table, values, 
             a2 += v * table[c, 3]
         if k > 3:
             a3 += v * table[c, 4]
-    total = np.sqrt(total) if norm == 2 else total if norm == 1 else 0.0
+    total = _nb_norm(total, norm)
     scale = 1.0 / total if total > 0 else 1.0
     out[0] += a0 * scale
     if k > 1:
