@@ -66,11 +66,17 @@ def test_check_text_rejects_bad_input(model, text, message):
         model.check_text(text)
 
 
-def test_tampered_artifact_is_refused(models_dir, tmp_path):
+def tampered_copy(models_dir, tmp_path, name: str):
+    """A copy of the model directory in which file `name` has one byte more."""
     copy = tmp_path / "m"
     shutil.copytree(resolve_model_dir(models_dir), copy)
-    with open(copy / "model.joblib", "ab") as fh:
+    with open(copy / name, "ab") as fh:
         fh.write(b"\0")
+    return copy
+
+
+def test_tampered_artifact_is_refused(models_dir, tmp_path):
+    copy = tampered_copy(models_dir, tmp_path, "model.joblib")
     with pytest.raises(ModelError, match="checksum"):
         load_model(copy)
 
@@ -165,10 +171,7 @@ def test_a_directory_without_scoring_arrays_loads_from_the_pickle(model, models_
 
 
 def test_scoring_arrays_are_checked(models_dir, tmp_path):
-    copy = tmp_path / "m"
-    shutil.copytree(resolve_model_dir(models_dir), copy)
-    with open(copy / "scoring.npz", "ab") as fh:
-        fh.write(b"\0")
+    copy = tampered_copy(models_dir, tmp_path, "scoring.npz")
     with pytest.raises(ModelError, match="scoring.npz: checksum"):
         load_model(copy)
     with np.load(resolve_model_dir(models_dir) / "scoring.npz") as npz:
