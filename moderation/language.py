@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
+from moderation.normalize import _fold as _fold_script
 from moderation.normalize import normalize, normalize_batch, script_of
 
 __all__ = [
@@ -98,13 +99,53 @@ def assess_support_many(texts: list[str]) -> list[Support]:
     words = [None if support else _ascii_words(t) if t.isascii() else _WORD.findall(t)
              for t, support in zip(cleaned, out)]
     out = [support or (_common_english(t, w) if t.isascii() else None) for t, w, support in zip(cleaned, words, out)]
-    pending = [i for i, t in enumerate(cleaned) if out[i] is None and not t.isascii()]
+    pending = [i for i, t in enumerate(cleaned) if out[i] is None and not t.isascii() and not _latin_only(t)]
     # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it
     normalized = dict(zip(pending, normalize_batch([cleaned[i] for i in pending])))
     for i, support in enumerate(out):
         if support is None:
-            out[i] = _assess(cleaned[i], words[i], normalized.get(i))
+            text = cleaned[i]
+            if text.isascii():
+                scripts = Counter({"L": sum(map(len, words[i]))})
+            elif i in normalized:
+                scripts = Counter("".join(_WORD.findall(normalized[i])).translate(_SCRIPT_CODES))
+            else:  # `_latin_only`: its normalised letters are all Latin, and there is one at least
+                scripts = Counter({"L": 1})
+            out[i] = _assess(text, words[i], scripts)
     return out
+
+
+def _latin_only(text: str) -> bool:
+    """True if `normalize(text)` has a letter and all its letters are Latin, as told without
+    normalising: `text` has an ASCII letter and none of its characters folds to a letter of
+    another script.
+
+    Proof from `normalize`'s steps: step 1 folds each character on its own (`_fold`, the table
+    `_fold_script` reads); steps 2-5 keep a letter, delete a separator, shorten a run of one letter
+    to one or two, or write ASCII letters (look-alikes' targets, leetspeak and the vocabulary's
+    words are ASCII). So the letters of other scripts in the normalised text are among those step 1
+    makes, and an ASCII letter of `text` leaves at least one letter.
+    """
+    if not _HAS_ASCII_LETTER.search(text):
+        return False
+    odd = set(_NON_ASCII.findall(text)) - _LATIN_FOLDS
+    if not odd:
+        return True
+    for char in odd:
+        if not _folds_to_latin(char):
+            return False
+        _LATIN_FOLDS.add(char)
+    return True
+
+
+def _folds_to_latin(char: str) -> bool:
+    """Whether step 1 of normalisation turns `char` into no letter of a script other than Latin."""
+    return all(_SCRIPT_CODES[ord(c)] in ("", "L") for c in _fold_script(char))
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_HAS_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_LATIN_FOLDS: set[str] = set()  # non-ASCII characters seen that `_folds_to_latin`
 
 
 def _without_links(text: str) -> str:
@@ -185,13 +226,9 @@ def _common_english(text: str, words: list[str], latin_share: float = 1.0) -> Su
     return None
 
 
-def _assess(text: str, words: list[str], normalized: str | None) -> Support:
-    """The full check of `text` (URLs and addresses blanked), given its words and, unless it is
-    ASCII, its normalised form."""
-    if normalized is None:
-        scripts: Counter[str] = Counter({"L": sum(map(len, words))})
-    else:
-        scripts = Counter("".join(_WORD.findall(normalized)).translate(_SCRIPT_CODES))
+def _assess(text: str, words: list[str], scripts: Counter[str]) -> Support:
+    """The full check of `text` (URLs and addresses blanked), given its words and the scripts of
+    the letters of its normalised words (`_SCRIPT_CODES`' codes, counted)."""
     total = sum(scripts.values())
     latin_share = scripts["L"] / total if total else 0.0
     if total and 1 - latin_share > MAX_OTHER_SCRIPT_SHARE:
@@ -199,7 +236,7 @@ def _assess(text: str, words: list[str], normalized: str | None) -> Support:
         name = _SCRIPT_CODES.name(max((n, code) for code, n in scripts.items() if code != "L")[1])
         return Support(False, f"unsupported language: mostly {name} script", latin_share=round(latin_share, 4),
                        english_share=round(english_share, 4), words=len(words))
-    if normalized is not None:
+    if not text.isascii():  # an ASCII text's fast path was tried first
         fast = _common_english(text, words, round(latin_share, 4))
         if fast is not None:
             return fast

@@ -129,3 +129,45 @@ def test_ascii_words_are_the_word_pattern_s(text):
     lowered = _WORD.findall(text.lower())
     from moderation.language import _COMMON_LONGER_WORDS
     assert _common_counts(text) == (len(lowered), len(set(lowered) & _COMMON_LONGER_WORDS))
+
+
+@pytest.mark.parametrize("char", ["µ", "㋐", "ｶ", "а"])  # micro sign -> Greek mu, circled and half-width katakana
+def test_a_character_that_folds_to_another_script_takes_the_full_check(char):
+    from moderation.language import _latin_only
+    from moderation.normalize import normalize
+
+    assert not _latin_only(f"this is {char}")
+    assert _latin_only("don’t “quote” me — café, ﬁne, Ⓐ, ℃")
+    assert not _latin_only("’ — ’")  # no letter at all: its normalised form may have none either
+    assert normalize("µ").isalpha() and not normalize("µ").isascii()
+
+
+def test_the_steps_after_folding_write_only_ascii_letters():
+    """What `_latin_only`'s proof reads from normalisation's tables."""
+    from moderation import normalize as n
+    from moderation.vocabulary import _words
+
+    assert all(v.isascii() and v.isalpha() for v in n._LEET.values())  # leetspeak
+    assert all(t.isascii() and t.isalpha() for t in n._confusables().other.values())  # look-alikes (step 2)
+    assert all(w.isascii() and w.isalpha() for w in _words()[1])  # the readings of masks and runs
+
+
+@pytest.fixture(scope="module")
+def label_and_seed_texts() -> list[str]:
+    from moderation.inputs import iter_comments
+    from moderation.labels import load_labels
+    from moderation.policy import Policy
+
+    root = SEEDS.parent
+    texts = list(load_labels([root / "labels"], Policy.load(root / "labels" / "policy.toml")).texts)
+    return texts + [c.text for c in iter_comments([SEEDS])]
+
+
+def test_the_latin_only_path_answers_as_the_full_check_on_every_label_and_seed_text(label_and_seed_texts, monkeypatch):
+    from moderation import language
+
+    texts = [t for t in label_and_seed_texts if not t.isascii()]  # the path changes nothing else
+    assert sum(language._latin_only(language._without_links(t)) for t in texts) > 5_000
+    fast = language.assess_support_many(texts), language.supported_many(texts)
+    monkeypatch.setattr(language, "_latin_only", lambda text: False)  # every non-ASCII text normalised
+    assert fast == (language.assess_support_many(texts), language.supported_many(texts))
