@@ -109,3 +109,15 @@ def test_may_review_is_false_without_quotes_or_a_frame():
 
     assert not may_review("You are an idiot and everyone knows it.")
     assert counter_speech("You are an idiot and everyone knows it.") is None
+
+
+@pytest.mark.parametrize("text", [
+    "Calling them dogs is racist.", "That was just a hate crime", "Hatred has no place here", "It is never OK",
+    "We strongly condemn this", "STOP CALLING people names", "He was fined for it", "A man who said so should be banned",
+    "Stop it. You never listen, that should be obvious", "You are an idiot.", "That is shameful, but, well", "",
+    "Sagen ist rassistisch: calling Armenians dogs is RACIST", "never… is never okay", "Ѕtop calling me that",
+])
+def test_the_quick_frame_test_answers_as_the_frame_search(text):
+    from moderation.quoting import _FRAME, _has_frame
+
+    assert _has_frame(text) == (_FRAME.search(text) is not None)
