@@ -101,16 +101,18 @@ def _jsonl_records(path: Path) -> Rows:
     a line that fails the quick test (an object with a string text and an id) takes `_jsonl_row`,
     which names the problem.
     """
-    loads = json.loads
+    scan = _SCAN_ONCE
     for line_no, lines, ended in _line_blocks(path):
         last = line_no + len(lines)
         for line in lines:
             line_no += 1
             try:
-                record = loads(line)
+                record, end = scan(line, 0)  # `json.loads(line)` when the value fills the line
+                if end != len(line):
+                    record = json.loads(line)  # spaces around it, or more after it (the error)
                 text = record["text"]
                 value = record["id"]
-            except (ValueError, TypeError, KeyError, IndexError):
+            except (StopIteration, ValueError, TypeError, KeyError, IndexError):
                 record = None
             if record is None or type(record) is not dict or type(text) is not str:
                 row = _jsonl_row(path, line_no, line + "\n" if ended or line_no < last else line)
@@ -118,6 +120,10 @@ def _jsonl_records(path: Path) -> Rows:
                     continue
                 value, text = row
             yield line_no, value, text
+
+
+# The C scanner under `json.loads`: a JSON value at an index of a str -> (value, end), or StopIteration.
+_SCAN_ONCE = json.decoder.JSONDecoder().scan_once
 
 
 def _jsonl_row(path: Path, line_no: int, line: str) -> tuple[object, str] | None:

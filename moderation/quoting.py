@@ -122,7 +122,13 @@ def may_review(text: str) -> bool:
     >>> may_review("You are an idiot."), may_review("Calling them 'dogs' is wrong")
     (False, True)
     """
-    return any(mark in text for mark in _QUOTE_MARKS) or _may_frame(text)
+    if not text.isascii() or '"' in text or "'" in text:  # the other marks are not ASCII
+        return True
+    lowered = text.lower()
+    for word in _FRAME_WORDS:
+        if word in lowered:
+            return True
+    return False
 
 
 def counter_speech(text: str) -> str | None:
