@@ -214,15 +214,15 @@ def _common_english(text: str, words: list[str], latin_share: float = 1.0) -> Su
     distinct = set(words)
     if text.isascii():  # lower-casing keeps an ASCII word's length
         distinct -= _SINGLE_LETTERS  # words of one letter are not judged
+        judged = len(distinct)
         common = len(set(map(str.lower, distinct)) & _COMMON_LONGER_WORDS)
-    else:
-        distinct = {w for w in distinct if len(w) >= 2}
-        common = len({w.lower() for w in distinct if w.isascii()} & _COMMON_LONGER_WORDS)
-    if not distinct:
+    else:  # the common words are ASCII and longer than one letter: the rest need no filter
+        judged = len(distinct) - list(map(len, distinct)).count(1)
+        common = len(_COMMON_LONGER_WORDS.intersection(map(str.lower, filter(str.isascii, distinct))))
+    if not judged:
         return None
-    if common >= MIN_ENGLISH_SHARE * len(distinct):
-        return Support(True, "", latin_share=latin_share, english_share=round(common / len(distinct), 4),
-                       words=len(words))
+    if common >= MIN_ENGLISH_SHARE * judged:
+        return Support(True, "", latin_share=latin_share, english_share=round(common / judged, 4), words=len(words))
     return None
 
 
