@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
+import numpy as np
+
 from moderation.normalize import _fold as _fold_script
 from moderation.normalize import normalize, normalize_batch, script_of
 
@@ -183,6 +185,99 @@ def _common_counts(text: str) -> tuple[int, int]:
     return len(words), len(_COMMON_LONGER_BYTES.intersection(words))
 
 
+def _common_counts_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """`_common_counts` of each ASCII text, as two int64 arrays (words, distinct common words),
+    counted by a compiled kernel over all the texts' bytes at once."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.frombuffer("".join(texts).encode("ascii").translate(_LOWER_SEPARATORS), dtype=np.uint8)
+    words, common = np.zeros(len(texts), np.int64), np.zeros(len(texts), np.int64)
+    if len(texts):
+        slots, chars, starts = _common_table()
+        _count_kernel()(data, offsets, slots, chars, starts, words, common)
+    return words, common
+
+
+@lru_cache(maxsize=1)
+def _common_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_COMMON_LONGER_BYTES` as an open-addressing hash table for `_nb_common_counts`: the slots
+    (word index or -1), the words' bytes end to end and where each starts (and the last ends)."""
+    words = sorted(_COMMON_LONGER_BYTES)
+    starts = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum([len(w) for w in words], out=starts[1:])
+    chars = np.frombuffer(b"".join(words), dtype=np.uint8)
+    size = 1 << (2 * len(words) - 1).bit_length()  # at most half full
+    slots = np.full(size, -1, dtype=np.int64)
+    for k, word in enumerate(words):
+        at = _fnv1a(word) & (size - 1)
+        while slots[at] >= 0:
+            at = (at + 1) & (size - 1)
+        slots[at] = k
+    return slots, chars, starts
+
+
+def _fnv1a(word: bytes) -> int:
+    """The 64-bit FNV-1a hash of `word`, as `_nb_common_counts` computes it."""
+    h = 0xCBF29CE484222325
+    for byte in word:
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+@lru_cache(maxsize=1)
+def _count_kernel():  # noqa: ANN202 - a numba dispatcher
+    """`_nb_common_counts` compiled (numba is imported only when a batch is counted)."""
+    from moderation.kernels import _jit
+
+    return _jit(_nb_common_counts)
+
+
+def _nb_common_counts(data, offsets, slots, chars, starts, words, common):  # noqa: ANN001, ANN201
+    """For each text `data[offsets[i]:offsets[i + 1]]` (bytes translated by `_LOWER_SEPARATORS`:
+    letters a-z, apostrophes, spaces): its words (runs of letters, with each apostrophe that has a
+    letter on both sides) into `words[i]`, and how many distinct ones are in the table into `common[i]`."""
+    mask = np.uint64(len(slots) - 1)
+    stamp = np.full(len(starts) - 1, -1, np.int64)  # the last text each common word was counted for
+    for i in range(len(offsets) - 1):
+        lo, hi = offsets[i], offsets[i + 1]
+        p = lo
+        while p < hi:
+            c = data[p]
+            if c == 32 or (c == 39 and not (p > lo and data[p - 1] != 32 and data[p - 1] != 39
+                                            and p + 1 < hi and data[p + 1] != 32 and data[p + 1] != 39)):
+                p += 1
+                continue
+            start = p
+            h = np.uint64(0xCBF29CE484222325)
+            while p < hi:
+                c = data[p]
+                if c == 32:
+                    break
+                if c == 39 and not (data[p - 1] != 32 and data[p - 1] != 39 and p + 1 < hi
+                                    and data[p + 1] != 32 and data[p + 1] != 39):
+                    break
+                h = (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
+                p += 1
+            words[i] += 1
+            at = h & mask
+            while slots[at] >= 0:
+                k = slots[at]
+                a, b = starts[k], starts[k + 1]
+                if b - a == p - start:
+                    same = True
+                    for j in range(p - start):
+                        if chars[a + j] != data[start + j]:
+                            same = False
+                            break
+                    if same:
+                        if stamp[k] != i:
+                            stamp[k] = i
+                            common[i] += 1
+                        break
+                at = (at + np.uint64(1)) & mask
+
+
 def supported_many(texts: list[str]) -> list[bool]:
     """`[assess_support(t).supported for t in texts]`, quicker: most texts are settled by counting
     common words, without the measures of a `Support`.
@@ -191,12 +286,12 @@ def supported_many(texts: list[str]) -> list[bool]:
     [True, False]
     """
     out: list[bool | None] = [None] * len(texts)
-    rest = []
-    for i, text in enumerate(texts):
-        if text.isascii() and _mostly_common_counts(_without_links(text)) is not None:
-            out[i] = True
-        else:
-            rest.append(i)
+    ascii = [i for i, text in enumerate(texts) if text.isascii()]
+    words, common = _common_counts_many([_without_links(texts[i]) for i in ascii])
+    passes = (words >= MIN_WORDS) & (common >= MIN_ENGLISH_SHARE * words)  # `_mostly_common_counts`' test
+    for i in np.asarray(ascii, dtype=np.int64)[passes].tolist():
+        out[i] = True
+    rest = [i for i, supported in enumerate(out) if supported is None]
     for i, support in zip(rest, assess_support_many([texts[i] for i in rest])):
         out[i] = support.supported
     return out

@@ -171,3 +171,13 @@ def test_the_latin_only_path_answers_as_the_full_check_on_every_label_and_seed_t
     fast = language.assess_support_many(texts), language.supported_many(texts)
     monkeypatch.setattr(language, "_latin_only", lambda text: False)  # every non-ASCII text normalised
     assert fast == (language.assess_support_many(texts), language.supported_many(texts))
+
+
+def test_the_compiled_count_of_common_words_is_the_python_one(label_and_seed_texts):
+    from moderation.language import _common_counts, _common_counts_many, _without_links
+
+    texts = [_without_links(t) for t in label_and_seed_texts if t.isascii()]
+    texts += ["", "'", "''", "a'", "'a", "don't", "a''b", "x ' y", "rock'n'roll isn't 'dead'", "The THE the", "I i a"]
+    words, common = _common_counts_many(texts)
+    assert list(zip(words.tolist(), common.tolist())) == [_common_counts(t) for t in texts]
+    assert [a.tolist() for a in _common_counts_many([])] == [[], []]
