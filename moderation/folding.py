@@ -24,11 +24,12 @@ import numpy as np
 
 from moderation.kernels import _jit  # the scoring kernels' numba options (nogil, cached on disk)
 
-__all__ = ["DELETE", "SLOW", "UNKNOWN", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "LEAD", "TRAIL", "DIGIT",
+__all__ = ["DELETE", "SLOW", "UNKNOWN", "EXPAND", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "LEAD", "TRAIL", "DIGIT",
            "WORD", "SPACE", "NUMERIC", "LEET", "PYTHON", "fold_chunk", "fold_one", "leet_runs", "step_mask"]
 
-# fold table entries: a code point >= 0 (the folded character), or one of these
-DELETE, SLOW, UNKNOWN = -1, -2, -3
+# fold table entries: a code point >= 0 (the folded character), or one of these, or EXPAND - e for
+# the characters of expansion e
+DELETE, SLOW, UNKNOWN, EXPAND = -1, -2, -3, -4
 # class bits of a folded code point (what `_step_conditions` looks for)
 LETTER, STAND_IN, SEPARATOR, LOOKALIKE = 1, 2, 4, 8
 LEAD, TRAIL, DIGIT = 16, 32, 64  # a stand-in that may start a word, one that may end it, an ASCII digit
@@ -364,34 +365,80 @@ def _nb_step_mask(cp, kc, s, e, words, bounds, bad_words, bad_bounds, work, work
 
 
 @_jit
-def fold_chunk(cp, offsets, fold, classes, words, bounds, bad_words, bad_bounds,  # noqa: ANN001
-               out, out_offsets, status, unknown):
-    """Step 1 and the pre-check of the comments cp[offsets[d]:offsets[d + 1]].
+def _nb_fold(cp, lo, hi, fold, expand, expand_at, astral_cp, astral_fold, astral_kind, classes,  # noqa: ANN001
+             out, kind, origin, pos, unknown, n_unknown):
+    """Step 1 of the comment cp[lo:hi], written from out[pos] (with each character's class bits in
+    `kind` and, where `origin` has room, the index in `cp` of its source): (the position after it,
+    whether the comment needs the Python path, how many code points are in `unknown` now).
+
+    A BMP code point folds through `fold`; one outside it through the sorted `astral_cp` and its
+    `astral_fold` (with the class bits of the folded character in `astral_kind`). An entry EXPAND - e
+    or lower is expansion e, the code points expand[expand_at[e]:expand_at[e + 1]]. A code point
+    missing from the tables (UNKNOWN) is recorded in `unknown`, as many as fit."""
+    cap = out.shape[0]
+    tracked = origin.shape[0] >= cap
+    python = False
+    for i in range(lo, hi):
+        c = cp[i]
+        k = np.int64(0)
+        if c < 0x10000:
+            f = np.int64(fold[c])
+        else:
+            j = np.searchsorted(astral_cp, c)
+            if j < astral_cp.shape[0] and astral_cp[j] == c:
+                f, k = np.int64(astral_fold[j]), np.int64(astral_kind[j])
+            else:
+                f = np.int64(UNKNOWN)
+        if f >= 0:
+            if pos >= cap:
+                return pos, True, n_unknown
+            out[pos] = f
+            kind[pos] = classes[f] if f < 0x10000 else k
+            if tracked:
+                origin[pos] = i
+            pos += 1
+        elif f <= EXPAND:
+            e = EXPAND - f
+            if e + 1 >= expand_at.shape[0]:
+                return pos, True, n_unknown
+            a, b = expand_at[e], expand_at[e + 1]
+            if pos + b - a > cap:
+                return pos, True, n_unknown
+            for x in range(a, b):
+                out[pos] = expand[x]
+                kind[pos] = classes[expand[x]]
+                if tracked:
+                    origin[pos] = i
+                pos += 1
+        elif f != DELETE:
+            python = True
+            if f == UNKNOWN and n_unknown < unknown.shape[0]:
+                unknown[n_unknown] = c
+                n_unknown += 1
+    return pos, python, n_unknown
+
+
+@_jit
+def fold_chunk(cp, offsets, fold, expand, expand_at, astral_cp, astral_fold, astral_kind,  # noqa: ANN001
+               classes, words, bounds, bad_words, bad_bounds, out, out_offsets, status, unknown):
+    """Step 1 and the pre-check of the comments cp[offsets[d]:offsets[d + 1]] (`_nb_fold` reads the
+    tables).
 
     Writes comment d's folded code points to out[out_offsets[d]:out_offsets[d + 1]] (nothing for
     a comment sent to the Python path) and its status (step bits, or PYTHON) to status[d]; code
     points whose table entry is UNKNOWN go to `unknown`, as many as fit. Returns how many did.
+    A comment whose folded form does not fit in what is left of `out` goes to the Python path.
     """
     pos, n_unknown = 0, 0
     out_offsets[0] = 0
-    longest = 0
-    for d in range(offsets.shape[0] - 1):
-        longest = max(longest, offsets[d + 1] - offsets[d])
-    work, work_classes = np.empty(longest, np.uint32), np.empty(longest, classes.dtype)
     kind = np.empty(out.shape[0], classes.dtype)  # the class bits of each folded code point
+    no_origin = np.empty(0, np.int64)
+    work, work_classes = np.empty(out.shape[0], np.uint32), np.empty(out.shape[0], classes.dtype)
     for d in range(offsets.shape[0] - 1):
-        start, python = pos, False
-        for i in range(offsets[d], offsets[d + 1]):
-            c = cp[i]
-            f = fold[c] if c < 0x10000 else SLOW
-            out[pos] = f  # overwritten by the next character unless it is one
-            kind[pos] = classes[max(f, 0)]
-            pos += f >= 0
-            if f < DELETE:
-                python = True
-                if f == UNKNOWN and n_unknown < unknown.shape[0]:
-                    unknown[n_unknown] = c
-                    n_unknown += 1
+        start = pos
+        pos, python, n_unknown = _nb_fold(cp, offsets[d], offsets[d + 1], fold, expand, expand_at, astral_cp,
+                                          astral_fold, astral_kind, classes, out, kind, no_origin, pos, unknown,
+                                          n_unknown)
         if python:
             pos = start
             status[d] = PYTHON
@@ -439,23 +486,16 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
 
 
 @_jit
-def fold_one(cp, fold, classes, words, bounds, bad_words, bad_bounds, out, origin):  # noqa: ANN001
+def fold_one(cp, fold, expand, expand_at, astral_cp, astral_fold, astral_kind, classes,  # noqa: ANN001
+             words, bounds, bad_words, bad_bounds, out, origin):
     """Step 1 and the pre-check of one comment, with the index in `cp` of each folded code point's
-    source: (how many were written, the step bits), or (-1, 0) if a code point needs the Python path
-    (SLOW, UNKNOWN, outside the BMP)."""
-    pos = 0
-    kind = np.empty(cp.shape[0], classes.dtype)
-    for i in range(cp.shape[0]):
-        c = cp[i]
-        if c >= 0x10000:
-            return -1, 0
-        f = fold[c]
-        if f < DELETE:
-            return -1, 0
-        out[pos] = f
-        kind[pos] = classes[max(f, 0)]
-        origin[pos] = i
-        pos += f >= 0
+    source (`origin`, as long as `out`): (how many were written, the step bits), or (-1, 0) if the
+    comment needs the Python path (a SLOW or UNKNOWN entry, or a folded form longer than `out`)."""
+    kind = np.empty(out.shape[0], classes.dtype)
+    pos, python, _ = _nb_fold(cp, 0, cp.shape[0], fold, expand, expand_at, astral_cp, astral_fold, astral_kind,
+                              classes, out, kind, origin, 0, np.empty(0, np.uint32), 0)
+    if python:
+        return -1, 0
     work, work_classes = np.empty(pos, np.uint32), np.empty(pos, classes.dtype)
     mask = _nb_step_mask(out, kind, 0, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
     return pos, mask

@@ -735,11 +735,13 @@ def _astral_classes(text: str, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if text.isascii() or max(text) <= "\uffff":
         return _NO_ASTRAL
     astral = np.unique(cp[cp > 0xFFFF])
-    other = _confusables().other
-    classes = [_is_letter(c) * folding.LETTER | (ord(c) in other) * folding.LOOKALIKE
-               | (c.isalnum() or c == "_") * folding.WORD | c.isspace() * folding.SPACE | c.isdigit() * folding.NUMERIC
-               for c in map(chr, astral.tolist())]
-    return astral, np.array(classes, np.uint16)
+    return astral, np.array([_astral_bits(chr(c)) for c in astral.tolist()], np.uint16)
+
+
+def _astral_bits(c: str) -> int:
+    """The class bits (`_classes`) of a character outside the BMP."""
+    return (_is_letter(c) * folding.LETTER | (ord(c) in _confusables().other) * folding.LOOKALIKE
+            | (c.isalnum() or c == "_") * folding.WORD | c.isspace() * folding.SPACE | c.isdigit() * folding.NUMERIC)
 
 
 @cache
@@ -786,37 +788,90 @@ _CONDITIONS = 4  # steps that `_step_conditions` and `moderation.folding` have a
 @cache
 def _fold_codes() -> np.ndarray:
     """Step 1 as an int32 table per BMP code point for `folding.fold_chunk`: the folded character,
-    or DELETE, or SLOW (several characters, outside the BMP, or changed by `str.lower`: left to
-    `str.translate`), or UNKNOWN (not computed yet: `_learn_folds` fills entries in as they occur)."""
+    or DELETE, or `folding.EXPAND - e` (several characters: expansion e of `_EXPANSIONS`), or SLOW
+    (a character outside the BMP, or changed by `str.lower`: left to `str.translate`), or UNKNOWN
+    (not computed yet: `_learn_folds` fills entries in as they occur)."""
     codes = np.full(0x10000, folding.UNKNOWN, np.int32)
     _learn_folds(codes, np.arange(0x80))
     folding.step_mask(np.zeros(0, np.uint32), _classes(), *_NO_ASTRAL, *_word_table())  # compiled now
     return codes
 
 
+class _Expansions:
+    """The characters of the multi-character folds, end to end in `cp`, expansion e at
+    cp[at[e]:at[e + 1]]: append-only, each written before the table entry that names it."""
+
+    def __init__(self, capacity: int = 1 << 18, entries: int = 1 << 16) -> None:
+        self.cp = np.zeros(capacity, np.uint32)
+        self.at = np.zeros(entries + 1, np.int64)
+        self.count = 0
+
+    def add(self, folded: str) -> int:
+        """The table entry for `folded` (all in the BMP) as a new expansion, SLOW when full."""
+        e, a = self.count, int(self.at[self.count])
+        if e + 1 >= len(self.at) or a + len(folded) > len(self.cp):
+            return folding.SLOW
+        self.cp[a : a + len(folded)] = [ord(c) for c in folded]
+        self.at[e + 1] = a + len(folded)
+        self.count = e + 1
+        return folding.EXPAND - e
+
+
+_EXPANSIONS = _Expansions()
+# the code points outside the BMP met so far, sorted, their table entries, the class bits of the
+# folded character: replaced whole (never changed in place) as code points are learned
+_ASTRAL: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros(0, np.uint32), np.zeros(0, np.int32),
+                                                       np.zeros(0, np.uint16))
 _LEARNING = threading.Lock()
 
 
-def _learn_folds(codes: np.ndarray, codepoints: np.ndarray) -> None:
-    """Fill in the entries of `codes` for `codepoints` from step 1's `str.translate` table.
+def _fold_tables() -> tuple[np.ndarray, ...]:
+    """The tables `folding.fold_chunk` and `folding.fold_one` fold with: the BMP codes, the expansions,
+    the code points outside the BMP met so far."""
+    return (_fold_codes(), _EXPANSIONS.cp, _EXPANSIONS.at, *_ASTRAL)
 
-    Safe while other threads fold with `codes` (`folding.fold_chunk` runs without the GIL): each
-    entry changes once, from UNKNOWN to a value that depends on its code point alone, by one aligned
-    4-byte store, so a reader sees either UNKNOWN (and sends its comment to the Python path, which
-    gives the same result) or the final value. The lock keeps two learners from computing the same
-    entries twice.
+
+def _entry(folded: str) -> int:
+    """The table entry of a character that step 1 folds to `folded`."""
+    if not folded:
+        return folding.DELETE
+    if folded.lower() != folded or max(folded) > "\uffff":  # (lower-casing a text of entries changes nothing)
+        return folding.SLOW
+    return ord(folded) if len(folded) == 1 else _EXPANSIONS.add(folded)
+
+
+def _astral_entry(folded: str) -> tuple[int, int]:
+    """The entry (`_entry`) and class bits of the folded form of a character outside the BMP."""
+    if len(folded) == 1 and folded > "\uffff" and folded.lower() == folded:
+        return ord(folded), _astral_bits(folded)
+    entry = _entry(folded)
+    return entry, int(_classes()[entry]) if entry >= 0 else 0
+
+
+def _learn_folds(codes: np.ndarray, codepoints: np.ndarray) -> None:
+    """Fill in the entries of `codes` (and of `_ASTRAL`) for `codepoints` from step 1's `str.translate` table.
+
+    Safe while other threads fold with the tables (`folding.fold_chunk` runs without the GIL): each
+    BMP entry changes once, from UNKNOWN to a value that depends on its code point alone, by one
+    aligned 4-byte store after the expansion it may name is written, so a reader sees either UNKNOWN
+    (and sends its comment to the Python path, which gives the same result) or the final value;
+    `_ASTRAL` is replaced whole. The lock keeps two learners from computing the same entries twice.
     """
+    global _ASTRAL
     with _LEARNING:
-        for c in np.unique(codepoints).tolist():
-            if codes[c] != folding.UNKNOWN:
-                continue
-            folded = _TABLE[c]
-            if not folded:
-                codes[c] = folding.DELETE
-            elif len(folded) == 1 and ord(folded) < 0x10000 and folded.lower() == folded:
-                codes[c] = ord(folded)  # (then lower-casing a text made of such characters leaves it as it is)
-            else:
-                codes[c] = folding.SLOW
+        codepoints = np.unique(codepoints)
+        for c in codepoints[codepoints < 0x10000].tolist():
+            if codes[c] == folding.UNKNOWN:
+                codes[c] = _entry(_TABLE[c])
+        astral_cp, astral_fold, astral_kind = _ASTRAL
+        new = np.setdiff1d(codepoints[codepoints >= 0x10000], astral_cp).astype(np.uint32)
+        if len(new):
+            entries = [_astral_entry(_TABLE[c]) for c in new.tolist()]
+            cp = np.concatenate([astral_cp, new])
+            order = np.argsort(cp, kind="stable")
+            fold = np.concatenate([astral_fold, np.array([e for e, _ in entries], np.int32)])
+            kind = np.concatenate([astral_kind, np.array([k for _, k in entries], np.uint16)])
+            _ASTRAL = (cp[order], fold[order], kind[order])
 
 
 @cache
@@ -843,19 +898,22 @@ def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     offsets = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=offsets[1:])
     cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
-    out, out_offsets = np.empty(len(cp), np.uint32), np.empty(len(texts) + 1, np.int64)
+    # room for the expansions of a few characters in each text ("…" -> "..."); a text that does not
+    # fit takes the Python path
+    out = np.empty(len(cp) + len(cp) // 8 + 64, np.uint32)
+    out_offsets = np.empty(len(texts) + 1, np.int64)
     status, unknown = np.empty(len(texts), np.uint8), np.empty(4096, np.uint32)
-    codes = _fold_codes()
-    learned = folding.fold_chunk(cp, offsets, codes, _classes(), *_word_table(), out, out_offsets, status, unknown)
+    tables = _fold_tables()
+    learned = folding.fold_chunk(cp, offsets, *tables, _classes(), *_word_table(), out, out_offsets, status, unknown)
     if learned:
-        _learn_folds(codes, unknown[:learned])
+        _learn_folds(tables[0], unknown[:learned])
     if len(_STEPS) != _CONDITIONS:  # a step the compiled pre-check does not know: the Python path
         status[:] = folding.PYTHON
     return out[: out_offsets[-1]], out_offsets, status
 
 
 def _decode(cp: np.ndarray, offsets: np.ndarray) -> list[str]:
-    """The texts of code points `cp` (all in the BMP, no surrogates) cut at `offsets`."""
+    """The texts of code points `cp` (no surrogates) cut at `offsets`."""
     if not len(cp):
         return [""] * (len(offsets) - 1)
     top = int(cp.max())
@@ -863,8 +921,10 @@ def _decode(cp: np.ndarray, offsets: np.ndarray) -> list[str]:
         whole = cp.astype(np.uint8).tobytes().decode("ascii")
     elif top < 0x100:
         whole = cp.astype(np.uint8).tobytes().decode("latin-1")
-    else:
+    elif top < 0x10000:
         whole = cp.astype(np.uint16).tobytes().decode("utf-16-le")
+    else:
+        whole = cp.tobytes().decode("utf-32-le")
     bounds = offsets.tolist()
     return [whole[a:b] for a, b in zip(bounds, bounds[1:])]
 
@@ -968,14 +1028,15 @@ def _fold_with_origin(text: str) -> tuple[str, np.ndarray, int]:
     the pre-check's step bits: compiled, or through `str.translate`'s table for a text with a
     character the compiled table leaves to it."""
     cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    out, origin = np.empty(len(cp), np.uint32), np.empty(len(cp) + 1, np.int64)
-    codes = _fold_codes()
-    n, mask = folding.fold_one(cp, codes, _classes(), *_word_table(), out, origin)
+    room = len(cp) + len(cp) // 8 + 8  # a text whose folded form is longer takes the Python path
+    out, origin = np.empty(room, np.uint32), np.empty(room + 1, np.int64)
+    tables = _fold_tables()
+    n, mask = folding.fold_one(cp, *tables, _classes(), *_word_table(), out, origin)
     if n >= 0 and len(_STEPS) == _CONDITIONS:
         origin[n] = len(text)
         return out[:n].tobytes().decode("utf-32-le"), origin[: n + 1], mask
-    bmp = cp[cp < 0x10000]
-    _learn_folds(codes, bmp[codes[bmp] == folding.UNKNOWN])
+    codes, bmp = tables[0], cp[cp < 0x10000]
+    _learn_folds(codes, np.concatenate([bmp[codes[bmp] == folding.UNKNOWN], cp[cp >= 0x10000]]))
     pieces, where = [], []
     for i, char in enumerate(text):
         folded = _TABLE[ord(char)]
