@@ -420,9 +420,11 @@ def _nb_fold(cp, lo, hi, fold, expand, expand_at, astral_cp, astral_fold, astral
 
 @_jit
 def fold_chunk(cp, offsets, fold, expand, expand_at, astral_cp, astral_fold, astral_kind,  # noqa: ANN001
-               classes, words, bounds, bad_words, bad_bounds, out, out_offsets, status, unknown):
+               classes, words, bounds, bad_words, bad_bounds, vocab, vocab_rank, finish,
+               out, out_offsets, status, unknown):
     """Step 1 and the pre-check of the comments cp[offsets[d]:offsets[d + 1]] (`_nb_fold` reads the
-    tables).
+    tables), and step 5 too where `finish` and it is the only step to run (`vocab`, `vocab_rank`: the
+    vocabulary for `_nb_rank`).
 
     Writes comment d's folded code points to out[out_offsets[d]:out_offsets[d + 1]] (nothing for
     a comment sent to the Python path) and its status (step bits, or PYTHON) to status[d]; code
@@ -434,6 +436,7 @@ def fold_chunk(cp, offsets, fold, expand, expand_at, astral_cp, astral_fold, ast
     kind = np.empty(out.shape[0], classes.dtype)  # the class bits of each folded code point
     no_origin = np.empty(0, np.int64)
     work, work_classes = np.empty(out.shape[0], np.uint32), np.empty(out.shape[0], classes.dtype)
+    keep = np.empty(out.shape[0] if finish else 0, np.uint8)
     for d in range(offsets.shape[0] - 1):
         start = pos
         pos, python, n_unknown = _nb_fold(cp, offsets[d], offsets[d + 1], fold, expand, expand_at, astral_cp,
@@ -443,7 +446,21 @@ def fold_chunk(cp, offsets, fold, expand, expand_at, astral_cp, astral_fold, ast
             pos = start
             status[d] = PYTHON
         else:
-            status[d] = _nb_step_mask(out, kind, start, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
+            mask = _nb_step_mask(out, kind, start, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
+            if finish and mask == 8:  # step 5 alone: done here
+                n = pos - start
+                m, mk = work[:n], work_classes[:n]
+                m[:] = out[start:pos]
+                mk[:] = kind[start:pos]
+                _nb_blank_links(out[start:pos], kind[start:pos], m, mk, n)
+                if _nb_collapse(m, mk, n, vocab, vocab_rank, keep) >= 0:
+                    q = start
+                    for k in range(n):
+                        if keep[k]:
+                            out[q] = out[start + k]
+                            q += 1
+                    pos, mask = q, 0
+            status[d] = mask
         out_offsets[d + 1] = pos
     return n_unknown
 
@@ -499,3 +516,117 @@ def fold_one(cp, fold, expand, expand_at, astral_cp, astral_fold, astral_kind, c
     work, work_classes = np.empty(pos, np.uint32), np.empty(pos, classes.dtype)
     mask = _nb_step_mask(out, kind, 0, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
     return pos, mask
+
+
+@_jit
+def _nb_rank(buf, length, vocab, vocab_rank):  # noqa: ANN001
+    """The rank of the word buf[:length] (code points) in the vocabulary, -1 if it is not in it.
+    `vocab`: the words as rows of bytes padded with 0, sorted; vocab_rank[k]: row k's rank."""
+    width = vocab.shape[1]
+    if length > width:
+        return -1
+    lo, hi = 0, vocab.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        order = 0
+        for k in range(width):
+            x = np.int64(buf[k]) if k < length else np.int64(0)
+            y = np.int64(vocab[mid, k])
+            if x != y:
+                order = -1 if x < y else 1
+                break
+        if order == 0:
+            return np.int64(vocab_rank[mid])
+        if order < 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return -1
+
+
+@_jit
+def _nb_kept_in_word(m, a, b, at, vocab, vocab_rank, buf):  # noqa: ANN001
+    """`normalize._kept_in_word` for the run at m[at] in the word of letters m[a:b]: 1 or 2, or -1 when
+    the word has more than eight runs (left to the Python code)."""
+    if b - a > 30:
+        return 1
+    for k in range(a, b):
+        if not _LOW_A <= m[k] <= _LOW_Z:
+            return 1
+    starts, ends = np.empty(16, np.int64), np.empty(16, np.int64)
+    runs, which, k = 0, -1, a
+    while k < b:  # the runs of three or more of one letter
+        j = k + 1
+        while j < b and m[j] == m[k]:
+            j += 1
+        if j - k >= 3:
+            if runs == 8:
+                return -1
+            if k == at:
+                which = runs
+            starts[runs], ends[runs] = k, j
+            runs += 1
+        k = j
+    best, kept = -1, 1
+    for choice in range(1 << runs):  # as itertools.product((1, 2), repeat=runs): the last run varies fastest
+        length, p = 0, a
+        for r in range(runs):
+            for q in range(p, starts[r]):
+                buf[length] = m[q]
+                length += 1
+            for _ in range(1 + (choice >> (runs - 1 - r) & 1)):
+                buf[length] = m[starts[r]]
+                length += 1
+            p = ends[r]
+        for q in range(p, b):
+            buf[length] = m[q]
+            length += 1
+        found = _nb_rank(buf, length, vocab, vocab_rank)
+        if found >= 0 and (best < 0 or found < best):
+            best, kept = found, 1 + (choice >> (runs - 1 - which) & 1)
+    return kept
+
+
+@_jit
+def _nb_collapse(m, mk, n, vocab, vocab_rank, keep):  # noqa: ANN001
+    """Step 5 (`normalize._collapse_repeats`) on m[:n] with its links blanked out: keep[i] = 0 for each
+    character it deletes, 1 for the others. Returns how many it deletes, or -1 if a word needs the
+    Python code (more than eight runs)."""
+    keep[:n] = 1
+    buf = np.empty(64, np.uint32)
+    deleted, i = 0, 0
+    while i < n:
+        c = m[i]
+        j = i + 1
+        while j < n and m[j] == c:
+            j += 1
+        if j - i >= 3 and np.int64(mk[i]) & LETTER:
+            before = i > 0 and np.int64(mk[i - 1]) & LETTER != 0
+            after = j < n and np.int64(mk[j]) & LETTER != 0
+            if before or after:  # not a whole word ("www", "zzz")
+                a, b = i, j
+                while a > 0 and np.int64(mk[a - 1]) & LETTER:
+                    a -= 1
+                while b < n and np.int64(mk[b]) & LETTER:
+                    b += 1
+                kept = _nb_kept_in_word(m, a, b, i, vocab, vocab_rank, buf)
+                if kept < 0:
+                    return -1
+                keep[i + kept : j] = 0
+                deleted += j - i - kept
+        i = j
+    return deleted
+
+
+@_jit
+def collapse_repeats(cp, classes, astral_cp, astral_classes, vocab, vocab_rank, keep):  # noqa: ANN001
+    """Step 5 on one text (code points `cp`; `astral_cp`, `astral_classes` as for `step_mask`), links
+    left alone: keep[i] = 0 where it deletes cp[i]. Returns how many it deletes, or -1 when a word
+    needs the Python code."""
+    n = cp.shape[0]
+    kc = np.empty(n, classes.dtype)
+    for i in range(n):
+        kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
+    m, mk = cp.copy(), kc.copy()
+    _nb_blank_links(cp, kc, m, mk, n)
+    return _nb_collapse(m, mk, n, vocab, vocab_rank, keep)

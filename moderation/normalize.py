@@ -497,7 +497,32 @@ def _unleet(text: str) -> str:
 
 
 def _collapse_repeats(text: str) -> str:
-    """Step 5: "fuuuuck" -> "fu\\0\\0\\0ck" (all but the first of a run of 3+ marked as deleted)."""
+    """Step 5: "fuuuuck" -> "fu\\0\\0\\0ck" (all but the first of a run of 3+ marked as deleted), compiled
+    (`folding.collapse_repeats`; `_collapse_repeats_python` is its specification, and what a word of more
+    than eight runs goes through)."""
+    cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    keep = np.empty(len(cp), np.uint8)
+    deleted = folding.collapse_repeats(cp, _classes(), *_astral_classes(text, cp), *_vocab_table(), keep)
+    if deleted < 0:
+        return _collapse_repeats_python(text)
+    if not deleted:
+        return text
+    return np.where(keep != 0, cp, 0).astype(np.uint32).tobytes().decode("utf-32-le")
+
+
+@cache
+def _vocab_table() -> tuple[np.ndarray, np.ndarray]:
+    """The vocabulary for `folding._nb_rank`: its words as rows of bytes padded with 0, sorted, and the
+    rank of each row's word."""
+    words = list(vocabulary._words()[1])  # in rank order
+    width = max(map(len, words), default=1)
+    rows = np.array([w.encode("ascii") for w in words], f"S{width}")
+    order = np.argsort(rows, kind="stable")
+    return np.ascontiguousarray(rows[order]).view(np.uint8).reshape(len(words), width), order.astype(np.int64)
+
+
+def _collapse_repeats_python(text: str) -> str:
+    """Step 5 by regular expressions, links left alone."""
     return _outside_links(lambda piece, at: _REPEAT.sub(_first_of_run, piece), text)
 
 
@@ -892,9 +917,10 @@ def _classes() -> np.ndarray:
             | leet * folding.LEET).astype(np.uint16)
 
 
-def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fold_batch(texts: list[str], finish: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 1 and the pre-check of `texts`, compiled: the folded code points end to end (uint32), their
-    offsets, and each text's status (bits: the steps to run; `folding.PYTHON`: for the Python path)."""
+    offsets, and each text's status (bits: the steps to run; `folding.PYTHON`: for the Python path).
+    With `finish`, a text whose only step to run is step 5 comes out of it, its status 0."""
     offsets = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=offsets[1:])
     cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
@@ -904,7 +930,9 @@ def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     out_offsets = np.empty(len(texts) + 1, np.int64)
     status, unknown = np.empty(len(texts), np.uint8), np.empty(4096, np.uint32)
     tables = _fold_tables()
-    learned = folding.fold_chunk(cp, offsets, *tables, _classes(), *_word_table(), out, out_offsets, status, unknown)
+    finish &= len(_STEPS) == _CONDITIONS
+    learned = folding.fold_chunk(cp, offsets, *tables, _classes(), *_word_table(), *_vocab_table(), finish,
+                                 out, out_offsets, status, unknown)
     if learned:
         _learn_folds(tables[0], unknown[:learned])
     if len(_STEPS) != _CONDITIONS:  # a step the compiled pre-check does not know: the Python path
