@@ -478,16 +478,17 @@ def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
 
 
 @_jit
-def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds, flags):  # noqa: ANN001
-    """Step 4's condition run by run: flags[i] = 1 where a run of stand-ins that might become letters
-    starts at i in the folded comment cp (links aside), 0 elsewhere. Returns how many do."""
+def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds):  # noqa: ANN001
+    """Step 4's condition run by run on the folded comment cp (links aside): the runs of stand-ins that
+    might become letters, one row each, (start, end, first, last): the run cp[start:end] and the token
+    cp[first:last] around it (word characters and stand-ins, up to a link)."""
     n = cp.shape[0]
     kc = np.empty(n, classes.dtype)
     for i in range(n):
         kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
     m, mk = cp.copy(), kc.copy()
     _nb_blank_links(cp, kc, m, mk, n)
-    flags[:n] = 0
+    runs = np.empty(((n + 1) // 2, 4), np.int64)
     count, i = 0, 0
     while i < n:
         if not mk[i] & STAND_IN:
@@ -497,9 +498,14 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
         while i < n and mk[i] & STAND_IN:
             i += 1
         if _nb_run_may_change(m, mk, n, start, i, words, bounds, bad_words, bad_bounds):
-            flags[start] = 1
+            first, last = start, i
+            while first > 0 and np.int64(mk[first - 1]) & (WORD | STAND_IN):
+                first -= 1
+            while last < n and np.int64(mk[last]) & (WORD | STAND_IN):
+                last += 1
+            runs[count, 0], runs[count, 1], runs[count, 2], runs[count, 3] = start, i, first, last
             count += 1
-    return count
+    return runs[:count]
 
 
 @_jit

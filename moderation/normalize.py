@@ -486,14 +486,23 @@ def _reading(text: str, first: int, last: int, start: int, end: int, violation: 
 
 def _unleet(text: str) -> str:
     """Step 4: leetspeak and masks, links excepted; only the runs that the compiled pre-check says might
-    change (`folding.leet_runs`, the run by run form of `_run_may_change`) go through `_unleet_run`."""
+    change (`folding.leet_runs`, the run by run form of `_run_may_change`) go through `_unleet_token`,
+    each with the token around it (what `_unleet_run` reads)."""
     cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    flags = np.empty(len(cp), np.uint8)
-    if not folding.leet_runs(cp, _classes(), *_astral_classes(text, cp), *_word_table(), flags):
+    runs = folding.leet_runs(cp, _classes(), *_astral_classes(text, cp), *_word_table())
+    if not len(runs):
         return text
-    def edit(piece: str, at: int) -> str:
-        return _RUN.sub(lambda m: _unleet_run(m) if flags[at + m.start()] else m.group(), piece)
-    return _outside_links(edit, text)
+    pieces, at = [], 0
+    for start, end, first, last in runs.tolist():
+        pieces += [text[at:start], _unleet_token(text[first:last], start - first, end - first)]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def _unleet_python(text: str) -> str:
+    """Step 4 by regular expressions on every run of stand-ins, links excepted."""
+    return _outside_links(lambda piece, at: _RUN.sub(_unleet_run, piece), text)
 
 
 def _collapse_repeats(text: str) -> str:

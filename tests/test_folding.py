@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import numpy as np
 import pytest
@@ -26,7 +25,7 @@ def reference_normalize(text: str) -> str:
     text = text.translate(N._TABLE)
     for step in N._STEPS:
         if step is N._unleet:
-            step = partial(N._outside_links, lambda piece, at: N._RUN.sub(N._unleet_run, piece))
+            step = N._unleet_python
         elif step is N._collapse_repeats:
             step = N._collapse_repeats_python
         text = step(text).replace(N._DELETED, "")
