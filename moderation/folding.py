@@ -1,13 +1,15 @@
-"""Compiled (numba) step 1 of normalisation and the pre-check of steps 2-5, over a batch's code points.
+"""Compiled (numba) step 1 of normalisation, the pre-check of steps 2-5 and step 5, over a batch's code points.
 
 `fold_chunk` takes the code points of consecutive comments and writes each one's folded form
-(step 1, through an int32 table per BMP code point) together with a status: which of steps 2-5
-the pre-check says could change it, or that the comment must go through the Python path (a code
-point outside the BMP, one that folds to several characters, or one the table does not know yet;
-those are recorded so that the caller can fill the table in). `step_mask` is the same pre-check on
-one comment, and `fold_one` step 1 of one comment with the origin of each folded character.
-`moderation.normalize` builds the tables and holds the reference code (`str.translate` and
-`_step_conditions`) that the tests hold these kernels to.
+(step 1, through an int32 table per BMP code point, a sorted one for the code points outside it,
+and a table of expansions for those that fold to several characters) together with a status:
+which of steps 2-5 the pre-check says could change it, or that the comment must go through the
+Python path (a code point that `str.lower` would change, or one the tables do not know yet; those
+are recorded so that the caller can fill the tables in). Where step 5 is the only step to run it
+runs it too (`collapse_repeats` on one comment). `step_mask` is the same pre-check on one comment,
+`leet_runs` step 4's run by run, and `fold_one` step 1 of one comment with the origin of each
+folded character. `moderation.normalize` builds the tables and holds the reference code
+(`str.translate`, `_step_conditions`, `_collapse_repeats_python`) that the tests hold these kernels to.
 
 The pre-check runs in two stages. A first pass over the comment, without branches, finds where
 each step's loose condition holds. For steps 4 and 5 it then looks closer, over the comment with

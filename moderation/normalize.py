@@ -44,15 +44,17 @@ left to the featuriser's character n-grams.
 
 Speed: step 1 and a check for which of steps 2-5 could change each comment run compiled over the
 batch's code points (`moderation.folding`, through `_fold_batch`); only the comments that a step
-could change (about one in thirteen of the label texts) go through its regular expressions, and
-only through the steps whose condition holds (`_step_conditions` is the Python specification of the
-check). For steps 4 and 5 the check looks closely enough that most comments it flags do change:
-it leaves links out, as those steps do, and for step 4 it follows the rules of `_unleet_run` run
-by run, asking the vocabulary only whether any word of the token's length has the token's letters
-where it has letters; step 4 then reads only the runs the check picks. Its decisions, and step 5's,
-are memoised by the token (the word of letters) and the run's place in it, which is all they read.
-Comments with a character the compiled table leaves to `str.translate` (outside the BMP, folding
-to several characters) take the Python path. `normalize_encoded` hands a featuriser the normalised
+could change (about one in thirteen of the label texts) go on, and only through the steps whose
+condition holds (`_step_conditions` is the Python specification of the check). For steps 4 and 5
+the check looks closely enough that most comments it flags do change: it leaves links out, as
+those steps do, and for step 4 it follows the rules of `_unleet_run` run by run, asking the
+vocabulary only whether any word of the token's length has the token's letters where it has
+letters; step 4 then reads only the runs the check picks, and its decisions are memoised by the
+token and the run's place in it, which is all they read. Step 5 is compiled too
+(`_collapse_repeats_python` is its specification) and, for a comment whose only step it is, done in
+the same pass. Step 1's table covers characters outside the BMP and those folding to several
+characters; a comment with a character it leaves to `str.translate` (one that `str.lower` would
+change) takes the Python path. `normalize_encoded` hands a featuriser the normalised
 code points without building strings. `normalize` is `normalize_batch` of one comment, and
 `normalize_with_offsets` runs the same check and the same steps, so the three always agree. All
 three may be called from several threads at once (see `_learn_folds`).
@@ -789,14 +791,14 @@ def _word_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _rows(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """`words` as rows of bytes sorted by length and first letter, and the bounds of each (length, letter)."""
-    words = sorted(words, key=lambda w: (len(w), w[0]))
     longest = max(map(len, words), default=1)
-    rows = np.zeros((len(words), longest), np.uint8)
-    for i, w in enumerate(words):
-        rows[i, : len(w)] = np.frombuffer(w.encode("ascii"), np.uint8)
-    keys = np.array([len(w) * 26 + ord(w[0]) - ord("a") for w in words], np.int64)
+    rows = np.array([w.encode("ascii") for w in words], f"S{longest}").view(np.uint8).reshape(len(words), longest)
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+    keys = lengths * 26 + rows[:, 0] - ord("a") if len(words) else lengths
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
     bounds = np.searchsorted(keys, np.arange(longest + 1)[:, None] * 26 + np.arange(27)[None, :]).astype(np.int64)
-    return rows, bounds
+    return np.ascontiguousarray(rows[order]), bounds
 
 
 def _finish(text: str, mask: int) -> str:
@@ -827,7 +829,6 @@ def _fold_codes() -> np.ndarray:
     (not computed yet: `_learn_folds` fills entries in as they occur)."""
     codes = np.full(0x10000, folding.UNKNOWN, np.int32)
     _learn_folds(codes, np.arange(0x80))
-    folding.step_mask(np.zeros(0, np.uint32), _classes(), *_NO_ASTRAL, *_word_table())  # compiled now
     return codes
 
 
@@ -932,7 +933,8 @@ def _fold_batch(texts: list[str], finish: bool = True) -> tuple[np.ndarray, np.n
     With `finish`, a text whose only step to run is step 5 comes out of it, its status 0."""
     offsets = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=offsets[1:])
-    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
+    # the code points through numpy's UCS-4 strings: faster than encoding to UTF-32 (surrogates too)
+    cp = np.array(["".join(texts)]).view(np.uint32)[: offsets[-1]]
     # room for the expansions of a few characters in each text ("…" -> "..."); a text that does not
     # fit takes the Python path
     out = np.empty(len(cp) + len(cp) // 8 + 64, np.uint32)
