@@ -1,13 +1,15 @@
-"""Compiled (numba) step 1 of normalisation and the pre-check of steps 2-5, over a batch's code points.
+"""Compiled (numba) step 1 of normalisation, the pre-check of steps 2-5 and step 5, over a batch's code points.
 
 `fold_chunk` takes the code points of consecutive comments and writes each one's folded form
-(step 1, through an int32 table per BMP code point) together with a status: which of steps 2-5
-the pre-check says could change it, or that the comment must go through the Python path (a code
-point outside the BMP, one that folds to several characters, or one the table does not know yet;
-those are recorded so that the caller can fill the table in). `step_mask` is the same pre-check on
-one comment, and `fold_one` step 1 of one comment with the origin of each folded character.
-`moderation.normalize` builds the tables and holds the reference code (`str.translate` and
-`_step_conditions`) that the tests hold these kernels to.
+(step 1, through an int32 table per BMP code point, a sorted one for the code points outside it,
+and a table of expansions for those that fold to several characters) together with a status:
+which of steps 2-5 the pre-check says could change it, or that the comment must go through the
+Python path (a code point that `str.lower` would change, or one the tables do not know yet; those
+are recorded so that the caller can fill the tables in). Where step 5 is the only step to run it
+runs it too (`collapse_repeats` on one comment). `step_mask` is the same pre-check on one comment,
+`leet_runs` step 4's run by run, and `fold_one` step 1 of one comment with the origin of each
+folded character. `moderation.normalize` builds the tables and holds the reference code
+(`str.translate`, `_step_conditions`, `_collapse_repeats_python`) that the tests hold these kernels to.
 
 The pre-check runs in two stages. A first pass over the comment, without branches, finds where
 each step's loose condition holds. For steps 4 and 5 it then looks closer, over the comment with
@@ -24,11 +26,12 @@ import numpy as np
 
 from moderation.kernels import _jit  # the scoring kernels' numba options (nogil, cached on disk)
 
-__all__ = ["DELETE", "SLOW", "UNKNOWN", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "LEAD", "TRAIL", "DIGIT",
+__all__ = ["DELETE", "SLOW", "UNKNOWN", "EXPAND", "LETTER", "STAND_IN", "SEPARATOR", "LOOKALIKE", "LEAD", "TRAIL", "DIGIT",
            "WORD", "SPACE", "NUMERIC", "LEET", "PYTHON", "fold_chunk", "fold_one", "leet_runs", "step_mask"]
 
-# fold table entries: a code point >= 0 (the folded character), or one of these
-DELETE, SLOW, UNKNOWN = -1, -2, -3
+# fold table entries: a code point >= 0 (the folded character), or one of these, or EXPAND - e for
+# the characters of expansion e
+DELETE, SLOW, UNKNOWN, EXPAND = -1, -2, -3, -4
 # class bits of a folded code point (what `_step_conditions` looks for)
 LETTER, STAND_IN, SEPARATOR, LOOKALIKE = 1, 2, 4, 8
 LEAD, TRAIL, DIGIT = 16, 32, 64  # a stand-in that may start a word, one that may end it, an ASCII digit
@@ -364,39 +367,102 @@ def _nb_step_mask(cp, kc, s, e, words, bounds, bad_words, bad_bounds, work, work
 
 
 @_jit
-def fold_chunk(cp, offsets, fold, classes, words, bounds, bad_words, bad_bounds,  # noqa: ANN001
+def _nb_fold(cp, lo, hi, fold, expand, expand_at, astral_cp, astral_fold, astral_kind, classes,  # noqa: ANN001
+             out, kind, origin, pos, unknown, n_unknown):
+    """Step 1 of the comment cp[lo:hi], written from out[pos] (with each character's class bits in
+    `kind` and, where `origin` has room, the index in `cp` of its source): (the position after it,
+    whether the comment needs the Python path, how many code points are in `unknown` now).
+
+    A BMP code point folds through `fold`; one outside it through the sorted `astral_cp` and its
+    `astral_fold` (with the class bits of the folded character in `astral_kind`). An entry EXPAND - e
+    or lower is expansion e, the code points expand[expand_at[e]:expand_at[e + 1]]. A code point
+    missing from the tables (UNKNOWN) is recorded in `unknown`, as many as fit."""
+    cap = out.shape[0]
+    tracked = origin.shape[0] >= cap
+    python = False
+    for i in range(lo, hi):
+        c = cp[i]
+        k = np.int64(0)
+        if c < 0x10000:
+            f = np.int64(fold[c])
+        else:
+            j = np.searchsorted(astral_cp, c)
+            if j < astral_cp.shape[0] and astral_cp[j] == c:
+                f, k = np.int64(astral_fold[j]), np.int64(astral_kind[j])
+            else:
+                f = np.int64(UNKNOWN)
+        if f >= 0:
+            if pos >= cap:
+                return pos, True, n_unknown
+            out[pos] = f
+            kind[pos] = classes[f] if f < 0x10000 else k
+            if tracked:
+                origin[pos] = i
+            pos += 1
+        elif f <= EXPAND:
+            e = EXPAND - f
+            if e + 1 >= expand_at.shape[0]:
+                return pos, True, n_unknown
+            a, b = expand_at[e], expand_at[e + 1]
+            if pos + b - a > cap:
+                return pos, True, n_unknown
+            for x in range(a, b):
+                out[pos] = expand[x]
+                kind[pos] = classes[expand[x]]
+                if tracked:
+                    origin[pos] = i
+                pos += 1
+        elif f != DELETE:
+            python = True
+            if f == UNKNOWN and n_unknown < unknown.shape[0]:
+                unknown[n_unknown] = c
+                n_unknown += 1
+    return pos, python, n_unknown
+
+
+@_jit
+def fold_chunk(cp, offsets, fold, expand, expand_at, astral_cp, astral_fold, astral_kind,  # noqa: ANN001
+               classes, words, bounds, bad_words, bad_bounds, vocab, vocab_rank, finish,
                out, out_offsets, status, unknown):
-    """Step 1 and the pre-check of the comments cp[offsets[d]:offsets[d + 1]].
+    """Step 1 and the pre-check of the comments cp[offsets[d]:offsets[d + 1]] (`_nb_fold` reads the
+    tables), and step 5 too where `finish` and it is the only step to run (`vocab`, `vocab_rank`: the
+    vocabulary for `_nb_rank`).
 
     Writes comment d's folded code points to out[out_offsets[d]:out_offsets[d + 1]] (nothing for
     a comment sent to the Python path) and its status (step bits, or PYTHON) to status[d]; code
     points whose table entry is UNKNOWN go to `unknown`, as many as fit. Returns how many did.
+    A comment whose folded form does not fit in what is left of `out` goes to the Python path.
     """
     pos, n_unknown = 0, 0
     out_offsets[0] = 0
-    longest = 0
-    for d in range(offsets.shape[0] - 1):
-        longest = max(longest, offsets[d + 1] - offsets[d])
-    work, work_classes = np.empty(longest, np.uint32), np.empty(longest, classes.dtype)
     kind = np.empty(out.shape[0], classes.dtype)  # the class bits of each folded code point
+    no_origin = np.empty(0, np.int64)
+    work, work_classes = np.empty(out.shape[0], np.uint32), np.empty(out.shape[0], classes.dtype)
+    keep = np.empty(out.shape[0] if finish else 0, np.uint8)
     for d in range(offsets.shape[0] - 1):
-        start, python = pos, False
-        for i in range(offsets[d], offsets[d + 1]):
-            c = cp[i]
-            f = fold[c] if c < 0x10000 else SLOW
-            out[pos] = f  # overwritten by the next character unless it is one
-            kind[pos] = classes[max(f, 0)]
-            pos += f >= 0
-            if f < DELETE:
-                python = True
-                if f == UNKNOWN and n_unknown < unknown.shape[0]:
-                    unknown[n_unknown] = c
-                    n_unknown += 1
+        start = pos
+        pos, python, n_unknown = _nb_fold(cp, offsets[d], offsets[d + 1], fold, expand, expand_at, astral_cp,
+                                          astral_fold, astral_kind, classes, out, kind, no_origin, pos, unknown,
+                                          n_unknown)
         if python:
             pos = start
             status[d] = PYTHON
         else:
-            status[d] = _nb_step_mask(out, kind, start, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
+            mask = _nb_step_mask(out, kind, start, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
+            if finish and mask == 8:  # step 5 alone: done here
+                n = pos - start
+                m, mk = work[:n], work_classes[:n]
+                m[:] = out[start:pos]
+                mk[:] = kind[start:pos]
+                _nb_blank_links(out[start:pos], kind[start:pos], m, mk, n)
+                if _nb_collapse(m, mk, n, vocab, vocab_rank, keep) >= 0:
+                    q = start
+                    for k in range(n):
+                        if keep[k]:
+                            out[q] = out[start + k]
+                            q += 1
+                    pos, mask = q, 0
+            status[d] = mask
         out_offsets[d + 1] = pos
     return n_unknown
 
@@ -414,16 +480,17 @@ def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
 
 
 @_jit
-def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds, flags):  # noqa: ANN001
-    """Step 4's condition run by run: flags[i] = 1 where a run of stand-ins that might become letters
-    starts at i in the folded comment cp (links aside), 0 elsewhere. Returns how many do."""
+def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, bad_bounds):  # noqa: ANN001
+    """Step 4's condition run by run on the folded comment cp (links aside): the runs of stand-ins that
+    might become letters, one row each, (start, end, first, last): the run cp[start:end] and the token
+    cp[first:last] around it (word characters and stand-ins, up to a link)."""
     n = cp.shape[0]
     kc = np.empty(n, classes.dtype)
     for i in range(n):
         kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
     m, mk = cp.copy(), kc.copy()
     _nb_blank_links(cp, kc, m, mk, n)
-    flags[:n] = 0
+    runs = np.empty(((n + 1) // 2, 4), np.int64)
     count, i = 0, 0
     while i < n:
         if not mk[i] & STAND_IN:
@@ -433,29 +500,180 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
         while i < n and mk[i] & STAND_IN:
             i += 1
         if _nb_run_may_change(m, mk, n, start, i, words, bounds, bad_words, bad_bounds):
-            flags[start] = 1
+            first, last = start, i
+            while first > 0 and np.int64(mk[first - 1]) & (WORD | STAND_IN):
+                first -= 1
+            while last < n and np.int64(mk[last]) & (WORD | STAND_IN):
+                last += 1
+            runs[count, 0], runs[count, 1], runs[count, 2], runs[count, 3] = start, i, first, last
             count += 1
-    return count
+    return runs[:count]
 
 
 @_jit
-def fold_one(cp, fold, classes, words, bounds, bad_words, bad_bounds, out, origin):  # noqa: ANN001
+def fold_one(cp, fold, expand, expand_at, astral_cp, astral_fold, astral_kind, classes,  # noqa: ANN001
+             words, bounds, bad_words, bad_bounds, out, origin):
     """Step 1 and the pre-check of one comment, with the index in `cp` of each folded code point's
-    source: (how many were written, the step bits), or (-1, 0) if a code point needs the Python path
-    (SLOW, UNKNOWN, outside the BMP)."""
+    source (`origin`, as long as `out`): (how many were written, the step bits), or (-1, 0) if the
+    comment needs the Python path (a SLOW or UNKNOWN entry, or a folded form longer than `out`).
+    The tables are those of `_nb_fold`, whose loop this one repeats for a single comment."""
+    cap = out.shape[0]
+    kind = np.empty(cap, classes.dtype)
     pos = 0
-    kind = np.empty(cp.shape[0], classes.dtype)
     for i in range(cp.shape[0]):
         c = cp[i]
-        if c >= 0x10000:
+        if c < 0x10000:
+            f = np.int64(fold[c])
+            if f >= 0:  # the usual case first
+                if pos >= cap:
+                    return -1, 0
+                out[pos] = f
+                kind[pos] = classes[f]
+                origin[pos] = i
+                pos += 1
+                continue
+            k = np.int64(0)
+        else:
+            j = np.searchsorted(astral_cp, c)
+            if j < astral_cp.shape[0] and astral_cp[j] == c:
+                f, k = np.int64(astral_fold[j]), np.int64(astral_kind[j])
+            else:
+                return -1, 0
+        if f >= 0:
+            if pos >= cap:
+                return -1, 0
+            out[pos] = f
+            kind[pos] = classes[f] if f < 0x10000 else k
+            origin[pos] = i
+            pos += 1
+        elif f <= EXPAND:
+            e = EXPAND - f
+            if e + 1 >= expand_at.shape[0]:
+                return -1, 0
+            a, b = expand_at[e], expand_at[e + 1]
+            if pos + b - a > cap:
+                return -1, 0
+            for x in range(a, b):
+                out[pos] = expand[x]
+                kind[pos] = classes[expand[x]]
+                origin[pos] = i
+                pos += 1
+        elif f != DELETE:
             return -1, 0
-        f = fold[c]
-        if f < DELETE:
-            return -1, 0
-        out[pos] = f
-        kind[pos] = classes[max(f, 0)]
-        origin[pos] = i
-        pos += f >= 0
     work, work_classes = np.empty(pos, np.uint32), np.empty(pos, classes.dtype)
     mask = _nb_step_mask(out, kind, 0, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
     return pos, mask
+
+
+@_jit
+def _nb_rank(buf, length, vocab, vocab_rank):  # noqa: ANN001
+    """The rank of the word buf[:length] (code points) in the vocabulary, -1 if it is not in it.
+    `vocab`: the words as rows of bytes padded with 0, sorted; vocab_rank[k]: row k's rank."""
+    width = vocab.shape[1]
+    if length > width:
+        return -1
+    lo, hi = 0, vocab.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        order = 0
+        for k in range(width):
+            x = np.int64(buf[k]) if k < length else np.int64(0)
+            y = np.int64(vocab[mid, k])
+            if x != y:
+                order = -1 if x < y else 1
+                break
+        if order == 0:
+            return np.int64(vocab_rank[mid])
+        if order < 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return -1
+
+
+@_jit
+def _nb_kept_in_word(m, a, b, at, vocab, vocab_rank, buf):  # noqa: ANN001
+    """`normalize._kept_in_word` for the run at m[at] in the word of letters m[a:b]: 1 or 2, or -1 when
+    the word has more than eight runs (left to the Python code)."""
+    if b - a > 30:
+        return 1
+    for k in range(a, b):
+        if not _LOW_A <= m[k] <= _LOW_Z:
+            return 1
+    starts, ends = np.empty(16, np.int64), np.empty(16, np.int64)
+    runs, which, k = 0, -1, a
+    while k < b:  # the runs of three or more of one letter
+        j = k + 1
+        while j < b and m[j] == m[k]:
+            j += 1
+        if j - k >= 3:
+            if runs == 8:
+                return -1
+            if k == at:
+                which = runs
+            starts[runs], ends[runs] = k, j
+            runs += 1
+        k = j
+    best, kept = -1, 1
+    for choice in range(1 << runs):  # as itertools.product((1, 2), repeat=runs): the last run varies fastest
+        length, p = 0, a
+        for r in range(runs):
+            for q in range(p, starts[r]):
+                buf[length] = m[q]
+                length += 1
+            for _ in range(1 + (choice >> (runs - 1 - r) & 1)):
+                buf[length] = m[starts[r]]
+                length += 1
+            p = ends[r]
+        for q in range(p, b):
+            buf[length] = m[q]
+            length += 1
+        found = _nb_rank(buf, length, vocab, vocab_rank)
+        if found >= 0 and (best < 0 or found < best):
+            best, kept = found, 1 + (choice >> (runs - 1 - which) & 1)
+    return kept
+
+
+@_jit
+def _nb_collapse(m, mk, n, vocab, vocab_rank, keep):  # noqa: ANN001
+    """Step 5 (`normalize._collapse_repeats`) on m[:n] with its links blanked out: keep[i] = 0 for each
+    character it deletes, 1 for the others. Returns how many it deletes, or -1 if a word needs the
+    Python code (more than eight runs)."""
+    keep[:n] = 1
+    buf = np.empty(64, np.uint32)
+    deleted, i = 0, 0
+    while i < n:
+        c = m[i]
+        j = i + 1
+        while j < n and m[j] == c:
+            j += 1
+        if j - i >= 3 and np.int64(mk[i]) & LETTER:
+            before = i > 0 and np.int64(mk[i - 1]) & LETTER != 0
+            after = j < n and np.int64(mk[j]) & LETTER != 0
+            if before or after:  # not a whole word ("www", "zzz")
+                a, b = i, j
+                while a > 0 and np.int64(mk[a - 1]) & LETTER:
+                    a -= 1
+                while b < n and np.int64(mk[b]) & LETTER:
+                    b += 1
+                kept = _nb_kept_in_word(m, a, b, i, vocab, vocab_rank, buf)
+                if kept < 0:
+                    return -1
+                keep[i + kept : j] = 0
+                deleted += j - i - kept
+        i = j
+    return deleted
+
+
+@_jit
+def collapse_repeats(cp, classes, astral_cp, astral_classes, vocab, vocab_rank, keep):  # noqa: ANN001
+    """Step 5 on one text (code points `cp`; `astral_cp`, `astral_classes` as for `step_mask`), links
+    left alone: keep[i] = 0 where it deletes cp[i]. Returns how many it deletes, or -1 when a word
+    needs the Python code."""
+    n = cp.shape[0]
+    kc = np.empty(n, classes.dtype)
+    for i in range(n):
+        kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
+    m, mk = cp.copy(), kc.copy()
+    _nb_blank_links(cp, kc, m, mk, n)
+    return _nb_collapse(m, mk, n, vocab, vocab_rank, keep)

@@ -44,15 +44,17 @@ left to the featuriser's character n-grams.
 
 Speed: step 1 and a check for which of steps 2-5 could change each comment run compiled over the
 batch's code points (`moderation.folding`, through `_fold_batch`); only the comments that a step
-could change (about one in thirteen of the label texts) go through its regular expressions, and
-only through the steps whose condition holds (`_step_conditions` is the Python specification of the
-check). For steps 4 and 5 the check looks closely enough that most comments it flags do change:
-it leaves links out, as those steps do, and for step 4 it follows the rules of `_unleet_run` run
-by run, asking the vocabulary only whether any word of the token's length has the token's letters
-where it has letters; step 4 then reads only the runs the check picks. Its decisions, and step 5's,
-are memoised by the token (the word of letters) and the run's place in it, which is all they read.
-Comments with a character the compiled table leaves to `str.translate` (outside the BMP, folding
-to several characters) take the Python path. `normalize_encoded` hands a featuriser the normalised
+could change (about one in thirteen of the label texts) go on, and only through the steps whose
+condition holds (`_step_conditions` is the Python specification of the check). For steps 4 and 5
+the check looks closely enough that most comments it flags do change: it leaves links out, as
+those steps do, and for step 4 it follows the rules of `_unleet_run` run by run, asking the
+vocabulary only whether any word of the token's length has the token's letters where it has
+letters; step 4 then reads only the runs the check picks, and its decisions are memoised by the
+token and the run's place in it, which is all they read. Step 5 is compiled too
+(`_collapse_repeats_python` is its specification) and, for a comment whose only step it is, done in
+the same pass. Step 1's table covers characters outside the BMP and those folding to several
+characters; a comment with a character it leaves to `str.translate` (one that `str.lower` would
+change) takes the Python path. `normalize_encoded` hands a featuriser the normalised
 code points without building strings. `normalize` is `normalize_batch` of one comment, and
 `normalize_with_offsets` runs the same check and the same steps, so the three always agree. All
 three may be called from several threads at once (see `_learn_folds`).
@@ -486,18 +488,52 @@ def _reading(text: str, first: int, last: int, start: int, end: int, violation: 
 
 def _unleet(text: str) -> str:
     """Step 4: leetspeak and masks, links excepted; only the runs that the compiled pre-check says might
-    change (`folding.leet_runs`, the run by run form of `_run_may_change`) go through `_unleet_run`."""
+    change (`folding.leet_runs`, the run by run form of `_run_may_change`) go through `_unleet_token`,
+    each with the token around it (what `_unleet_run` reads)."""
     cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
-    flags = np.empty(len(cp), np.uint8)
-    if not folding.leet_runs(cp, _classes(), *_astral_classes(text, cp), *_word_table(), flags):
+    runs = folding.leet_runs(cp, _classes(), *_astral_classes(text, cp), *_word_table())
+    if not len(runs):
         return text
-    def edit(piece: str, at: int) -> str:
-        return _RUN.sub(lambda m: _unleet_run(m) if flags[at + m.start()] else m.group(), piece)
-    return _outside_links(edit, text)
+    pieces, at = [], 0
+    for start, end, first, last in runs.tolist():
+        pieces += [text[at:start], _unleet_token(text[first:last], start - first, end - first)]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def _unleet_python(text: str) -> str:
+    """Step 4 by regular expressions on every run of stand-ins, links excepted."""
+    return _outside_links(lambda piece, at: _RUN.sub(_unleet_run, piece), text)
 
 
 def _collapse_repeats(text: str) -> str:
-    """Step 5: "fuuuuck" -> "fu\\0\\0\\0ck" (all but the first of a run of 3+ marked as deleted)."""
+    """Step 5: "fuuuuck" -> "fu\\0\\0\\0ck" (all but the first of a run of 3+ marked as deleted), compiled
+    (`folding.collapse_repeats`; `_collapse_repeats_python` is its specification, and what a word of more
+    than eight runs goes through)."""
+    cp = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    keep = np.empty(len(cp), np.uint8)
+    deleted = folding.collapse_repeats(cp, _classes(), *_astral_classes(text, cp), *_vocab_table(), keep)
+    if deleted < 0:
+        return _collapse_repeats_python(text)
+    if not deleted:
+        return text
+    return np.where(keep != 0, cp, 0).astype(np.uint32).tobytes().decode("utf-32-le")
+
+
+@cache
+def _vocab_table() -> tuple[np.ndarray, np.ndarray]:
+    """The vocabulary for `folding._nb_rank`: its words as rows of bytes padded with 0, sorted, and the
+    rank of each row's word."""
+    words = list(vocabulary._words()[1])  # in rank order
+    width = max(map(len, words), default=1)
+    rows = np.array([w.encode("ascii") for w in words], f"S{width}")
+    order = np.argsort(rows, kind="stable")
+    return np.ascontiguousarray(rows[order]).view(np.uint8).reshape(len(words), width), order.astype(np.int64)
+
+
+def _collapse_repeats_python(text: str) -> str:
+    """Step 5 by regular expressions, links left alone."""
     return _outside_links(lambda piece, at: _REPEAT.sub(_first_of_run, piece), text)
 
 
@@ -735,11 +771,13 @@ def _astral_classes(text: str, cp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if text.isascii() or max(text) <= "\uffff":
         return _NO_ASTRAL
     astral = np.unique(cp[cp > 0xFFFF])
-    other = _confusables().other
-    classes = [_is_letter(c) * folding.LETTER | (ord(c) in other) * folding.LOOKALIKE
-               | (c.isalnum() or c == "_") * folding.WORD | c.isspace() * folding.SPACE | c.isdigit() * folding.NUMERIC
-               for c in map(chr, astral.tolist())]
-    return astral, np.array(classes, np.uint16)
+    return astral, np.array([_astral_bits(chr(c)) for c in astral.tolist()], np.uint16)
+
+
+def _astral_bits(c: str) -> int:
+    """The class bits (`_classes`) of a character outside the BMP."""
+    return (_is_letter(c) * folding.LETTER | (ord(c) in _confusables().other) * folding.LOOKALIKE
+            | (c.isalnum() or c == "_") * folding.WORD | c.isspace() * folding.SPACE | c.isdigit() * folding.NUMERIC)
 
 
 @cache
@@ -753,14 +791,14 @@ def _word_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _rows(words: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """`words` as rows of bytes sorted by length and first letter, and the bounds of each (length, letter)."""
-    words = sorted(words, key=lambda w: (len(w), w[0]))
     longest = max(map(len, words), default=1)
-    rows = np.zeros((len(words), longest), np.uint8)
-    for i, w in enumerate(words):
-        rows[i, : len(w)] = np.frombuffer(w.encode("ascii"), np.uint8)
-    keys = np.array([len(w) * 26 + ord(w[0]) - ord("a") for w in words], np.int64)
+    rows = np.array([w.encode("ascii") for w in words], f"S{longest}").view(np.uint8).reshape(len(words), longest)
+    lengths = np.fromiter(map(len, words), np.int64, len(words))
+    keys = lengths * 26 + rows[:, 0] - ord("a") if len(words) else lengths
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
     bounds = np.searchsorted(keys, np.arange(longest + 1)[:, None] * 26 + np.arange(27)[None, :]).astype(np.int64)
-    return rows, bounds
+    return np.ascontiguousarray(rows[order]), bounds
 
 
 def _finish(text: str, mask: int) -> str:
@@ -786,37 +824,89 @@ _CONDITIONS = 4  # steps that `_step_conditions` and `moderation.folding` have a
 @cache
 def _fold_codes() -> np.ndarray:
     """Step 1 as an int32 table per BMP code point for `folding.fold_chunk`: the folded character,
-    or DELETE, or SLOW (several characters, outside the BMP, or changed by `str.lower`: left to
-    `str.translate`), or UNKNOWN (not computed yet: `_learn_folds` fills entries in as they occur)."""
+    or DELETE, or `folding.EXPAND - e` (several characters: expansion e of `_EXPANSIONS`), or SLOW
+    (a character outside the BMP, or changed by `str.lower`: left to `str.translate`), or UNKNOWN
+    (not computed yet: `_learn_folds` fills entries in as they occur)."""
     codes = np.full(0x10000, folding.UNKNOWN, np.int32)
     _learn_folds(codes, np.arange(0x80))
-    folding.step_mask(np.zeros(0, np.uint32), _classes(), *_NO_ASTRAL, *_word_table())  # compiled now
     return codes
 
 
+class _Expansions:
+    """The characters of the multi-character folds, end to end in `cp`, expansion e at
+    cp[at[e]:at[e + 1]]: append-only, each written before the table entry that names it."""
+
+    def __init__(self, capacity: int = 1 << 18, entries: int = 1 << 16) -> None:
+        self.cp = np.zeros(capacity, np.uint32)
+        self.at = np.zeros(entries + 1, np.int64)
+        self.count = 0
+
+    def add(self, folded: str) -> int:
+        """The table entry for `folded` (all in the BMP) as a new expansion, SLOW when full."""
+        e, a = self.count, int(self.at[self.count])
+        if e + 1 >= len(self.at) or a + len(folded) > len(self.cp):
+            return folding.SLOW
+        self.cp[a : a + len(folded)] = [ord(c) for c in folded]
+        self.at[e + 1] = a + len(folded)
+        self.count = e + 1
+        return folding.EXPAND - e
+
+
+_EXPANSIONS = _Expansions()
+# the code points outside the BMP met so far, sorted, their table entries, the class bits of the
+# folded character: replaced whole (never changed in place) as code points are learned
+_ASTRAL: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros(0, np.uint32), np.zeros(0, np.int32),
+                                                       np.zeros(0, np.uint16))
 _LEARNING = threading.Lock()
 
 
-def _learn_folds(codes: np.ndarray, codepoints: np.ndarray) -> None:
-    """Fill in the entries of `codes` for `codepoints` from step 1's `str.translate` table.
+def _fold_tables() -> tuple[np.ndarray, ...]:
+    """The tables `folding.fold_chunk` and `folding.fold_one` fold with: the BMP codes, the expansions,
+    the code points outside the BMP met so far."""
+    return (_fold_codes(), _EXPANSIONS.cp, _EXPANSIONS.at, *_ASTRAL)
 
-    Safe while other threads fold with `codes` (`folding.fold_chunk` runs without the GIL): each
-    entry changes once, from UNKNOWN to a value that depends on its code point alone, by one aligned
-    4-byte store, so a reader sees either UNKNOWN (and sends its comment to the Python path, which
-    gives the same result) or the final value. The lock keeps two learners from computing the same
-    entries twice.
+
+def _entry(folded: str) -> int:
+    """The table entry of a character that step 1 folds to `folded`."""
+    if not folded:
+        return folding.DELETE
+    if folded.lower() != folded or max(folded) > "\uffff":  # (lower-casing a text of entries changes nothing)
+        return folding.SLOW
+    return ord(folded) if len(folded) == 1 else _EXPANSIONS.add(folded)
+
+
+def _astral_entry(folded: str) -> tuple[int, int]:
+    """The entry (`_entry`) and class bits of the folded form of a character outside the BMP."""
+    if len(folded) == 1 and folded > "\uffff" and folded.lower() == folded:
+        return ord(folded), _astral_bits(folded)
+    entry = _entry(folded)
+    return entry, int(_classes()[entry]) if entry >= 0 else 0
+
+
+def _learn_folds(codes: np.ndarray, codepoints: np.ndarray) -> None:
+    """Fill in the entries of `codes` (and of `_ASTRAL`) for `codepoints` from step 1's `str.translate` table.
+
+    Safe while other threads fold with the tables (`folding.fold_chunk` runs without the GIL): each
+    BMP entry changes once, from UNKNOWN to a value that depends on its code point alone, by one
+    aligned 4-byte store after the expansion it may name is written, so a reader sees either UNKNOWN
+    (and sends its comment to the Python path, which gives the same result) or the final value;
+    `_ASTRAL` is replaced whole. The lock keeps two learners from computing the same entries twice.
     """
+    global _ASTRAL
     with _LEARNING:
-        for c in np.unique(codepoints).tolist():
-            if codes[c] != folding.UNKNOWN:
-                continue
-            folded = _TABLE[c]
-            if not folded:
-                codes[c] = folding.DELETE
-            elif len(folded) == 1 and ord(folded) < 0x10000 and folded.lower() == folded:
-                codes[c] = ord(folded)  # (then lower-casing a text made of such characters leaves it as it is)
-            else:
-                codes[c] = folding.SLOW
+        codepoints = np.unique(codepoints)
+        for c in codepoints[codepoints < 0x10000].tolist():
+            if codes[c] == folding.UNKNOWN:
+                codes[c] = _entry(_TABLE[c])
+        astral_cp, astral_fold, astral_kind = _ASTRAL
+        new = np.setdiff1d(codepoints[codepoints >= 0x10000], astral_cp).astype(np.uint32)
+        if len(new):
+            entries = [_astral_entry(_TABLE[c]) for c in new.tolist()]
+            cp = np.concatenate([astral_cp, new])
+            order = np.argsort(cp, kind="stable")
+            fold = np.concatenate([astral_fold, np.array([e for e, _ in entries], np.int32)])
+            kind = np.concatenate([astral_kind, np.array([k for _, k in entries], np.uint16)])
+            _ASTRAL = (cp[order], fold[order], kind[order])
 
 
 @cache
@@ -837,25 +927,32 @@ def _classes() -> np.ndarray:
             | leet * folding.LEET).astype(np.uint16)
 
 
-def _fold_batch(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fold_batch(texts: list[str], finish: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Step 1 and the pre-check of `texts`, compiled: the folded code points end to end (uint32), their
-    offsets, and each text's status (bits: the steps to run; `folding.PYTHON`: for the Python path)."""
+    offsets, and each text's status (bits: the steps to run; `folding.PYTHON`: for the Python path).
+    With `finish`, a text whose only step to run is step 5 comes out of it, its status 0."""
     offsets = np.zeros(len(texts) + 1, np.int64)
     np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)), out=offsets[1:])
-    cp = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), np.uint32)
-    out, out_offsets = np.empty(len(cp), np.uint32), np.empty(len(texts) + 1, np.int64)
+    # the code points through numpy's UCS-4 strings: faster than encoding to UTF-32 (surrogates too)
+    cp = np.array(["".join(texts)]).view(np.uint32)[: offsets[-1]]
+    # room for the expansions of a few characters in each text ("…" -> "..."); a text that does not
+    # fit takes the Python path
+    out = np.empty(len(cp) + len(cp) // 8 + 64, np.uint32)
+    out_offsets = np.empty(len(texts) + 1, np.int64)
     status, unknown = np.empty(len(texts), np.uint8), np.empty(4096, np.uint32)
-    codes = _fold_codes()
-    learned = folding.fold_chunk(cp, offsets, codes, _classes(), *_word_table(), out, out_offsets, status, unknown)
+    tables = _fold_tables()
+    finish &= len(_STEPS) == _CONDITIONS
+    learned = folding.fold_chunk(cp, offsets, *tables, _classes(), *_word_table(), *_vocab_table(), finish,
+                                 out, out_offsets, status, unknown)
     if learned:
-        _learn_folds(codes, unknown[:learned])
+        _learn_folds(tables[0], unknown[:learned])
     if len(_STEPS) != _CONDITIONS:  # a step the compiled pre-check does not know: the Python path
         status[:] = folding.PYTHON
     return out[: out_offsets[-1]], out_offsets, status
 
 
 def _decode(cp: np.ndarray, offsets: np.ndarray) -> list[str]:
-    """The texts of code points `cp` (all in the BMP, no surrogates) cut at `offsets`."""
+    """The texts of code points `cp` (no surrogates) cut at `offsets`."""
     if not len(cp):
         return [""] * (len(offsets) - 1)
     top = int(cp.max())
@@ -863,8 +960,10 @@ def _decode(cp: np.ndarray, offsets: np.ndarray) -> list[str]:
         whole = cp.astype(np.uint8).tobytes().decode("ascii")
     elif top < 0x100:
         whole = cp.astype(np.uint8).tobytes().decode("latin-1")
-    else:
+    elif top < 0x10000:
         whole = cp.astype(np.uint16).tobytes().decode("utf-16-le")
+    else:
+        whole = cp.tobytes().decode("utf-32-le")
     bounds = offsets.tolist()
     return [whole[a:b] for a, b in zip(bounds, bounds[1:])]
 
@@ -968,14 +1067,15 @@ def _fold_with_origin(text: str) -> tuple[str, np.ndarray, int]:
     the pre-check's step bits: compiled, or through `str.translate`'s table for a text with a
     character the compiled table leaves to it."""
     cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    out, origin = np.empty(len(cp), np.uint32), np.empty(len(cp) + 1, np.int64)
-    codes = _fold_codes()
-    n, mask = folding.fold_one(cp, codes, _classes(), *_word_table(), out, origin)
+    room = len(cp) + len(cp) // 8 + 8  # a text whose folded form is longer takes the Python path
+    out, origin = np.empty(room, np.uint32), np.empty(room + 1, np.int64)
+    tables = _fold_tables()
+    n, mask = folding.fold_one(cp, *tables, _classes(), *_word_table(), out, origin)
     if n >= 0 and len(_STEPS) == _CONDITIONS:
         origin[n] = len(text)
         return out[:n].tobytes().decode("utf-32-le"), origin[: n + 1], mask
-    bmp = cp[cp < 0x10000]
-    _learn_folds(codes, bmp[codes[bmp] == folding.UNKNOWN])
+    codes, bmp = tables[0], cp[cp < 0x10000]
+    _learn_folds(codes, np.concatenate([bmp[codes[bmp] == folding.UNKNOWN], cp[cp >= 0x10000]]))
     pieces, where = [], []
     for i, char in enumerate(text):
         folded = _TABLE[ord(char)]

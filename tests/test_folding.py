@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import numpy as np
 import pytest
@@ -22,11 +21,13 @@ CURATED = [t for t, _ in DISGUISES + SENSIBLE + OTHER_SCRIPTS] + ADVERSARIAL + [
 
 def reference_normalize(text: str) -> str:
     """Step 1 by `str.translate`, then every one of steps 2-5, without any pre-check (step 4 on every
-    run of stand-ins, not only those its compiled check picks)."""
+    run of stand-ins, not only those its compiled check picks; step 5 by its regular expressions)."""
     text = text.translate(N._TABLE)
     for step in N._STEPS:
         if step is N._unleet:
-            step = partial(N._outside_links, lambda piece, at: N._RUN.sub(N._unleet_run, piece))
+            step = N._unleet_python
+        elif step is N._collapse_repeats:
+            step = N._collapse_repeats_python
         text = step(text).replace(N._DELETED, "")
     return text
 
@@ -44,8 +45,8 @@ def test_the_compiled_path_normalises_as_every_step_would(seed: int) -> None:
 @pytest.mark.parametrize("seed", [12, 13])
 def test_compiled_fold_and_pre_check_equal_translate_and_step_conditions(seed: int) -> None:
     texts = corpus(seed)
-    N._fold_batch(texts)  # the first pass learns the code points the table did not know
-    cp, offsets, status = N._fold_batch(texts)
+    N._fold_batch(texts, finish=False)  # the first pass learns the code points the table did not know
+    cp, offsets, status = N._fold_batch(texts, finish=False)
     folded = [t.translate(N._TABLE) for t in texts]
     expected = N._step_conditions(folded)
     fast = status & folding.PYTHON == 0
@@ -61,14 +62,14 @@ def test_compiled_fold_and_pre_check_equal_translate_and_step_conditions(seed: i
 
 def test_the_pre_check_looks_past_neither_end_of_a_comment() -> None:
     texts = ["a b", "a c", "aa", "a", "a", "a", "$", "@", "s", "x", "$", "b"]
-    cp, offsets, status = N._fold_batch(texts)
+    cp, offsets, status = N._fold_batch(texts, finish=False)
     assert status.tolist() == N._step_conditions(texts).tolist() == [0] * len(texts)
     # a stand-in at either end of a word may be a disguise when the word then may read as a word of
     # the vocabulary of four letters or more: the check is necessary, not sufficient
     texts = ["boob$", "$hit", "shi7", "3scort", "a$", "$a", "4am", "1st", "5"]
-    cp, offsets, status = N._fold_batch(texts)
+    cp, offsets, status = N._fold_batch(texts, finish=False)
     assert status.tolist() == N._step_conditions(texts).tolist() == [4, 4, 4, 4, 0, 0, 0, 0, 0]
-    cp, offsets, status = N._fold_batch(["a b a", "baaad", "a$$", "@ss"])
+    cp, offsets, status = N._fold_batch(["a b a", "baaad", "a$$", "@ss"], finish=False)
     assert status.tolist() == [2, 8, 4, 4]
 
 
@@ -103,7 +104,7 @@ def test_lower_casing_what_case_folding_left_in_capitals() -> None:
 def test_the_pre_check_leaves_out_links_punctuation_and_whole_word_runs() -> None:
     texts = ["www.sh1t.com", "see http://x.y/f*ck?a=1_2", "mail jo_hn@ex-ample.com", "wow!! really?!", "user__",
              "zzz www", "http://wooow.com", "a@b.com sh1t", "sooo", "a_b"]
-    cp, offsets, status = N._fold_batch(texts)
+    cp, offsets, status = N._fold_batch(texts, finish=False)
     assert status.tolist() == N._step_conditions(texts).tolist() == [0, 0, 0, 0, 0, 0, 0, 4, 8, 4]
     assert normalize_batch(texts) == [reference_normalize(t) for t in texts]
 
@@ -134,3 +135,31 @@ def test_the_compiled_link_finder_finds_what_the_links_regex_finds() -> None:
         for m in N._LINKS.finditer(text):
             outside[m.start() : m.end()] = False
         assert ((kept != 0) == outside).all() and ((kept_classes != 0) <= outside).all(), repr(text)
+
+
+REPEATS = ["fuuuuck", "sooo", "goood", "killl", "www", "KKK", "zzz top", "asss", "aaa bbb", "baaad", "cooool guyyy",
+           "hellooo http://wooow.com/aaab", "mail fuuu@exaaample.com sooo", "ꭰꭰꭰa", "ééée", "xxxyyyzzz",
+           "aaabbbcccdddeeefffggghhhiiijjj", "aaabbbcccdddeeefffggghhhiii", "\U0001d41a\U0001d41a\U0001d41ab",
+           "nooo!!! yesss", "ssss", "a" * 40 + "b", "shiiit_fuuuck", "1aaa2", "loool", "meeeeeen"]
+
+
+@pytest.mark.parametrize("seed", [17, 18])
+def test_the_compiled_step_5_deletes_what_its_regular_expressions_delete(seed: int) -> None:
+    texts = [t.translate(N._TABLE) for t in _random_strings(seed, 1500) + CURATED + REPEATS]
+    rng = random.Random(seed)
+    texts += ["".join(rng.choice("aaooe xs.@w:/") * rng.randint(1, 4) for _ in range(rng.randint(0, 12)))
+              for _ in range(2000)]
+    changed = 0
+    for text in texts:
+        assert N._collapse_repeats(text) == N._collapse_repeats_python(text), repr(text)
+        changed += N._collapse_repeats(text) != text
+    assert changed > 300
+
+
+def test_step_5_alone_is_done_in_the_compiled_pass() -> None:
+    texts = ["fuuuuck you", "sooo good", "sh1t sooo", "www zzz", "aaabbbcccdddeeefffggghhhiii"]
+    cp, offsets, status = N._fold_batch(texts)
+    assert status.tolist() == [0, 0, 12, 0, 8]  # step 4 first; nine runs in one word: the Python code
+    assert [cp[a:b].tobytes().decode("utf-32-le") for a, b in zip(offsets[:-1], offsets[1:])][:4] == [
+        "fuck you", "so good", "sh1t sooo", "www zzz"]
+    assert normalize_batch(texts) == [reference_normalize(t) for t in texts]
