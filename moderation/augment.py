@@ -156,13 +156,13 @@ class NameFinder:
         """The pattern's matches in `text`, in order."""
         if not self.exact:
             return list(self.pattern.finditer(text))
-        runs = _WORD.findall(text)
+        runs = set(_WORD.findall(text))
         if not self._known.issuperset(runs):
-            for run in set(runs).difference(self._known):
+            for run in runs.difference(self._known):
                 self._known.add(run)
                 if self._first.fullmatch(run):
                     self._names.add(run)
-        if self._names.isdisjoint(runs):
+        if self._names.isdisjoint(runs):  # a set: looked up from the smaller side
             return []
         found: list[re.Match[str]] = []
         end = 0

@@ -213,8 +213,17 @@ def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, lis
 
     n = table.num_rows
     where = (lambda i: lines[i]) if lines is not None else (lambda i: i + 1)
-    cols = {c: table.data.column(c).to_pylist() for c in header}
+    categories = [(j, cat) for j, cat in enumerate(policy.names) if cat in header]
+    cols = {c: table.data.column(c).to_pylist() for c in header if c not in policy.names}
     values = np.full((n, len(policy.names)), np.nan, dtype=np.float32)
+    valid = np.ones((n, len(policy.names)), dtype=bool)  # False where a cell is not 1, 0 or empty
+    raw_cells = {}  # the Python values of the columns that have an invalid cell, for the problems
+    for j, cat in categories:
+        column = table.data.column(cat)
+        values[:, j], valid[:, j] = _label_column(column)
+        if not valid[:, j].all():
+            raw_cells[cat] = column.to_pylist()
+    invalid = ~valid.all(axis=1)
     keep = np.ones(n, dtype=bool)
     seen_ids: dict[tuple[str, str, str], int] = {}
     out_times: list[str] = []
@@ -254,15 +263,11 @@ def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, lis
                 row_ok = False
             else:
                 seen_ids[key] = line
-        for j, cat in enumerate(policy.names):
-            if cat not in cols:
-                continue
-            value, ok = _label_value(cols[cat][i])
-            if not ok:
-                problems.append(LabelProblem(name, line, cat, f"value {cols[cat][i]!r} is not 1, 0 or empty"))
-                row_ok = False
-            else:
-                values[i, j] = value
+        if invalid[i]:
+            for j, cat in categories:
+                if not valid[i, j]:
+                    problems.append(LabelProblem(name, line, cat, f"value {raw_cells[cat][i]!r} is not 1, 0 or empty"))
+                    row_ok = False
         keep[i] = row_ok
         if row_ok:
             out_ids.append(rid)
@@ -275,6 +280,31 @@ def _read_file(path: Path, policy: Policy, cache: str) -> tuple[dict | None, lis
         "values": values[keep], "lines": [where(i) for i in range(n) if keep[i]],
     }
     return rows, problems
+
+
+def _label_column(column) -> tuple[np.ndarray, np.ndarray]:
+    """`_label_value` of every cell of an Arrow column: the values (float32) and whether each is valid.
+
+    Integer and string columns are mapped as wholes (an integer column's cells are 0, 1 or null in
+    a well-formed file; a string column has a few distinct cells); other types cell by cell.
+    """
+    import pyarrow as pa
+
+    n = len(column)
+    if pa.types.is_integer(column.type):
+        x = column.to_numpy(zero_copy_only=False) if column.null_count == 0 else \
+            column.fill_null(0).to_numpy(zero_copy_only=False)
+        null = np.zeros(n, bool) if column.null_count == 0 else column.is_null().to_numpy(zero_copy_only=False)
+        label = (x == 0) | (x == 1)
+        return np.where(label & ~null, x, np.nan).astype(np.float32), label | null
+    cells = column.to_pylist()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        table = {cell: _label_value(cell) for cell in set(cells)}
+        value = np.fromiter((table[cell][0] for cell in cells), np.float32, n)
+        ok = np.fromiter((table[cell][1] for cell in cells), bool, n)
+        return value, ok
+    pairs = [_label_value(cell) for cell in cells]
+    return np.array([v for v, _ in pairs], np.float32).reshape(n), np.array([ok for _, ok in pairs], bool).reshape(n)
 
 
 def _label_value(raw: object) -> tuple[float, bool]:

@@ -47,6 +47,27 @@ def test_jsonl_and_parquet_load_too(tmp_path, policy):
     assert labels.ids[labels.texts.index("hi")] == "1"
 
 
+def test_label_cells_of_each_column_type(tmp_path, policy):
+    table = pa.table({"id": ["p1", "p2", "p3", "p4"], "text": ["a", "b", "c", "d"],
+                      "profanity": pa.array([1, 0, None, 1], pa.int8()),
+                      "threat": pa.array([0.0, 1.0, None, float("nan")], pa.float64()),
+                      "personal_attack": pa.array(["1", " 0 ", "", None], pa.string()),
+                      "source": ["jigsaw"] * 4})
+    pq.write_table(table, tmp_path / "ok.parquet")
+    labels = load_labels([tmp_path / "ok.parquet"], policy)
+    rows = [[None if math.isnan(v) else v for v in row] for row in labels.values.tolist()]
+    assert rows == [[1, 1, None, 0], [0, 0, None, 1], [None, None, None, None], [1, None, None, None]]
+    bad = pa.table({"id": ["p1", "p2", "p3"], "text": ["a", "b", "c"], "profanity": pa.array([1, 2, -1], pa.int8()),
+                    "threat": pa.array([True, False, None]), "source": ["jigsaw"] * 3})
+    pq.write_table(bad, tmp_path / "bad.parquet")
+    assert problems(tmp_path / "bad.parquet", policy) == [
+        f"{tmp_path / 'bad.parquet'}:1: threat: value True is not 1, 0 or empty",
+        f"{tmp_path / 'bad.parquet'}:2: profanity: value 2 is not 1, 0 or empty",
+        f"{tmp_path / 'bad.parquet'}:2: threat: value False is not 1, 0 or empty",
+        f"{tmp_path / 'bad.parquet'}:3: profanity: value -1 is not 1, 0 or empty",
+    ]
+
+
 @pytest.mark.parametrize(
     "body, expected",
     [
