@@ -62,6 +62,15 @@ def _nb_class(c, classes, astral_cp, astral_classes):  # noqa: ANN001
     return np.int64(0)
 
 
+
+@_jit
+def _nb_classes(cp, classes, astral_cp, astral_classes):  # noqa: ANN001
+    """The class bits of every code point of cp (`_nb_class` each), in `classes`' dtype."""
+    kc = np.empty(cp.shape[0], classes.dtype)
+    for i in range(cp.shape[0]):
+        kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
+    return kc
+
 @_jit
 def _nb_loose_mask(cp, kc, s, e):  # noqa: ANN001
     """Bit k set: the loose condition of step 2 + k holds somewhere in the folded comment cp[s:e]
@@ -472,9 +481,7 @@ def step_mask(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
     """The pre-check of one folded comment's code points: step bits. `astral_cp` (sorted) and
     `astral_classes` give the classes of its code points outside the BMP."""
     n = cp.shape[0]
-    kc = np.empty(n, classes.dtype)
-    for i in range(n):
-        kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
+    kc = _nb_classes(cp, classes, astral_cp, astral_classes)
     work, work_classes = np.empty(n, np.uint32), np.empty(n, classes.dtype)
     return _nb_step_mask(cp, kc, 0, n, words, bounds, bad_words, bad_bounds, work, work_classes)
 
@@ -485,9 +492,7 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
     might become letters, one row each, (start, end, first, last): the run cp[start:end] and the token
     cp[first:last] around it (word characters and stand-ins, up to a link)."""
     n = cp.shape[0]
-    kc = np.empty(n, classes.dtype)
-    for i in range(n):
-        kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
+    kc = _nb_classes(cp, classes, astral_cp, astral_classes)
     m, mk = cp.copy(), kc.copy()
     _nb_blank_links(cp, kc, m, mk, n)
     runs = np.empty(((n + 1) // 2, 4), np.int64)
@@ -671,9 +676,7 @@ def collapse_repeats(cp, classes, astral_cp, astral_classes, vocab, vocab_rank, 
     left alone: keep[i] = 0 where it deletes cp[i]. Returns how many it deletes, or -1 when a word
     needs the Python code."""
     n = cp.shape[0]
-    kc = np.empty(n, classes.dtype)
-    for i in range(n):
-        kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
+    kc = _nb_classes(cp, classes, astral_cp, astral_classes)
     m, mk = cp.copy(), kc.copy()
     _nb_blank_links(cp, kc, m, mk, n)
     return _nb_collapse(m, mk, n, vocab, vocab_rank, keep)
