@@ -520,51 +520,12 @@ def fold_one(cp, fold, expand, expand_at, astral_cp, astral_fold, astral_kind, c
              words, bounds, bad_words, bad_bounds, out, origin):
     """Step 1 and the pre-check of one comment, with the index in `cp` of each folded code point's
     source (`origin`, as long as `out`): (how many were written, the step bits), or (-1, 0) if the
-    comment needs the Python path (a SLOW or UNKNOWN entry, or a folded form longer than `out`).
-    The tables are those of `_nb_fold`, whose loop this one repeats for a single comment."""
-    cap = out.shape[0]
-    kind = np.empty(cap, classes.dtype)
-    pos = 0
-    for i in range(cp.shape[0]):
-        c = cp[i]
-        if c < 0x10000:
-            f = np.int64(fold[c])
-            if f >= 0:  # the usual case first
-                if pos >= cap:
-                    return -1, 0
-                out[pos] = f
-                kind[pos] = classes[f]
-                origin[pos] = i
-                pos += 1
-                continue
-            k = np.int64(0)
-        else:
-            j = np.searchsorted(astral_cp, c)
-            if j < astral_cp.shape[0] and astral_cp[j] == c:
-                f, k = np.int64(astral_fold[j]), np.int64(astral_kind[j])
-            else:
-                return -1, 0
-        if f >= 0:
-            if pos >= cap:
-                return -1, 0
-            out[pos] = f
-            kind[pos] = classes[f] if f < 0x10000 else k
-            origin[pos] = i
-            pos += 1
-        elif f <= EXPAND:
-            e = EXPAND - f
-            if e + 1 >= expand_at.shape[0]:
-                return -1, 0
-            a, b = expand_at[e], expand_at[e + 1]
-            if pos + b - a > cap:
-                return -1, 0
-            for x in range(a, b):
-                out[pos] = expand[x]
-                kind[pos] = classes[expand[x]]
-                origin[pos] = i
-                pos += 1
-        elif f != DELETE:
-            return -1, 0
+    comment needs the Python path (a SLOW or UNKNOWN entry, or a folded form longer than `out`)."""
+    kind = np.empty(out.shape[0], classes.dtype)
+    pos, python, _ = _nb_fold(cp, 0, cp.shape[0], fold, expand, expand_at, astral_cp, astral_fold, astral_kind,
+                              classes, out, kind, origin, 0, np.empty(0, np.uint32), 0)
+    if python:
+        return -1, 0
     work, work_classes = np.empty(pos, np.uint32), np.empty(pos, classes.dtype)
     mask = _nb_step_mask(out, kind, 0, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
     return pos, mask
