@@ -62,7 +62,6 @@ def _nb_class(c, classes, astral_cp, astral_classes):  # noqa: ANN001
     return np.int64(0)
 
 
-
 @_jit
 def _nb_classes(cp, classes, astral_cp, astral_classes):  # noqa: ANN001
     """The class bits of every code point of cp (`_nb_class` each), in `classes`' dtype."""
@@ -70,6 +69,7 @@ def _nb_classes(cp, classes, astral_cp, astral_classes):  # noqa: ANN001
     for i in range(cp.shape[0]):
         kc[i] = _nb_class(cp[i], classes, astral_cp, astral_classes)
     return kc
+
 
 @_jit
 def _nb_loose_mask(cp, kc, s, e):  # noqa: ANN001
@@ -160,6 +160,14 @@ def _nb_blank_links(src, sk, m, mk, n):  # noqa: ANN001
             p = end
         else:
             p += 1
+
+
+@_jit
+def _nb_linkless(cp, kc, n):  # noqa: ANN001
+    """Copies of cp[:n] and of its class bits kc[:n] with the links blanked (`_nb_blank_links`)."""
+    m, mk = cp[:n].copy(), kc[:n].copy()
+    _nb_blank_links(cp, kc, m, mk, n)
+    return m, mk
 
 
 @_jit
@@ -360,7 +368,8 @@ def _nb_leet(m, mk, n, words, bounds, bad_words, bad_bounds):  # noqa: ANN001
 @_jit
 def _nb_step_mask(cp, kc, s, e, words, bounds, bad_words, bad_bounds, work, work_classes):  # noqa: ANN001
     """Bit k set: step 2 + k might change the folded comment cp[s:e] (kc: the class bits of each code
-    point; `work`, `work_classes`: scratch of e - s or more)."""
+    point; `work`, `work_classes`: scratch of e - s or more). When it returns a mask with bit 2 or 3
+    (step 4 or 5), work[:e - s] and work_classes[:e - s] hold the comment with its links blanked."""
     mask = _nb_loose_mask(cp, kc, s, e)
     if mask & 12:
         n = e - s
@@ -458,13 +467,9 @@ def fold_chunk(cp, offsets, fold, expand, expand_at, astral_cp, astral_fold, ast
             status[d] = PYTHON
         else:
             mask = _nb_step_mask(out, kind, start, pos, words, bounds, bad_words, bad_bounds, work, work_classes)
-            if finish and mask == 8:  # step 5 alone: done here
+            if finish and mask == 8:  # step 5 alone: done here, on the comment `_nb_step_mask` left in `work`
                 n = pos - start
-                m, mk = work[:n], work_classes[:n]
-                m[:] = out[start:pos]
-                mk[:] = kind[start:pos]
-                _nb_blank_links(out[start:pos], kind[start:pos], m, mk, n)
-                if _nb_collapse(m, mk, n, vocab, vocab_rank, keep) >= 0:
+                if _nb_collapse(work[:n], work_classes[:n], n, vocab, vocab_rank, keep) >= 0:
                     q = start
                     for k in range(n):
                         if keep[k]:
@@ -492,9 +497,7 @@ def leet_runs(cp, classes, astral_cp, astral_classes, words, bounds, bad_words, 
     might become letters, one row each, (start, end, first, last): the run cp[start:end] and the token
     cp[first:last] around it (word characters and stand-ins, up to a link)."""
     n = cp.shape[0]
-    kc = _nb_classes(cp, classes, astral_cp, astral_classes)
-    m, mk = cp.copy(), kc.copy()
-    _nb_blank_links(cp, kc, m, mk, n)
+    m, mk = _nb_linkless(cp, _nb_classes(cp, classes, astral_cp, astral_classes), n)
     runs = np.empty(((n + 1) // 2, 4), np.int64)
     count, i = 0, 0
     while i < n:
@@ -637,7 +640,5 @@ def collapse_repeats(cp, classes, astral_cp, astral_classes, vocab, vocab_rank, 
     left alone: keep[i] = 0 where it deletes cp[i]. Returns how many it deletes, or -1 when a word
     needs the Python code."""
     n = cp.shape[0]
-    kc = _nb_classes(cp, classes, astral_cp, astral_classes)
-    m, mk = cp.copy(), kc.copy()
-    _nb_blank_links(cp, kc, m, mk, n)
+    m, mk = _nb_linkless(cp, _nb_classes(cp, classes, astral_cp, astral_classes), n)
     return _nb_collapse(m, mk, n, vocab, vocab_rank, keep)
