@@ -97,7 +97,10 @@ def _may_frame(text: str) -> bool:
     if not text.isascii():
         return True
     lowered = text.lower()
-    return any(word in lowered for word in _FRAME_WORDS)
+    for word in _FRAME_WORDS:  # a loop: quicker than any() over a generator
+        if word in lowered:
+            return True
+    return False
 
 
 def _has_frame(text: str) -> bool:
@@ -124,11 +127,7 @@ def may_review(text: str) -> bool:
     """
     if not text.isascii() or '"' in text or "'" in text:  # the other marks are not ASCII
         return True
-    lowered = text.lower()
-    for word in _FRAME_WORDS:
-        if word in lowered:
-            return True
-    return False
+    return _may_frame(text)
 
 
 def counter_speech(text: str) -> str | None:
@@ -137,10 +136,9 @@ def counter_speech(text: str) -> str | None:
     >>> counter_speech("Stop calling people names."), counter_speech("You are an idiot.")
     ('Stop calling', None)
     """
-    if not _may_frame(text):
+    if not _has_frame(text):
         return None
-    m = _FRAME.search(text)
-    return m.group() if m else None
+    return _FRAME.search(text).group()
 
 
 def review_quoted(model: "Model", text: str, decision: Decision) -> Decision:
@@ -175,7 +173,7 @@ def review_quoted_many(model: "Model", texts: Sequence[str], decisions: Sequence
             scores = dict(zip(model.categories, next(proba)))
             if all(scores[c] < model.thresholds[c]["reject"] for c in moving):
                 reason = "the violation lies in quotation marks (quoting is not using): review"
-        if reason is None and _has_frame(texts[j]):
+        if reason is None:
             frame = counter_speech(texts[j])
             if frame is not None:
                 reason = f"counter-speech ({frame!r}): review"
