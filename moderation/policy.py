@@ -229,15 +229,24 @@ class Policy:
         return sorted(hits, key=lambda h: (h.start, h.end))
 
     def lexicon_hits_many(self, texts: list[str]) -> list[list[LexiconHit]]:
-        """`[self.lexicon_hits(t) for t in texts]`, with one test of the whole list first: most
-        lists of comments hold no term at all."""
+        """`[self.lexicon_hits(t) for t in texts]`, with one test of each group of texts first:
+        most lists of comments hold no term at all.
+
+        The ASCII texts and the others are joined apart: lower-casing a join of ASCII texts is a
+        fraction of the work of lower-casing a join that one other character widens.
+        """
+        out: list[list[LexiconHit]] = [[] for _ in texts]
         if not self.lexicon or not texts:
-            return [[] for _ in texts]
-        # A first word in one lower-cased text is in the lower-cased join; NUL never is in a word.
-        joined = "\0".join(texts).lower()
-        if not any(word in joined for word in self._lexicon_first_words):
-            return [[] for _ in texts]
-        return [self.lexicon_hits(text) for text in texts]
+            return out
+        ascii_texts = [i for i, text in enumerate(texts) if text.isascii()]
+        other_texts = [i for i, text in enumerate(texts) if not text.isascii()]
+        for group in (ascii_texts, other_texts):
+            # A first word in one lower-cased text is in the lower-cased join; NUL never is in a word.
+            joined = "\0".join([texts[i] for i in group]).lower()
+            if any(word in joined for word in self._lexicon_first_words):
+                for i in group:
+                    out[i] = self.lexicon_hits(texts[i])
+        return out
 
     @cached_property
     def _lexicon_patterns(self) -> list[re.Pattern[str]]:

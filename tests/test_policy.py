@@ -102,3 +102,11 @@ def test_lexicon_hits_of_many_texts(policy):
     assert policy.lexicon_hits_many(texts) == [policy.lexicon_hits(t) for t in texts]
     assert [bool(h) for h in policy.lexicon_hits_many(texts)] == [False, True, False, True, True]
     assert policy.lexicon_hits_many(["clean", "texts only"]) == [[], []]
+
+
+def test_lexicon_hits_of_ascii_and_other_texts_together(policy):
+    texts = ["café talk", "those tatarmongrilstan people", "Россия: MONGOLİAN AZERIS", "plain", "“Mongolian azeris”",
+             "ok", "naïve tatarmongrilstan", "mongolian  azeris here"]
+    assert policy.lexicon_hits_many(texts) == [policy.lexicon_hits(t) for t in texts]
+    assert [bool(h) for h in policy.lexicon_hits_many(texts)] == [False, True, False, False, True, False, True, True]
+    assert policy.lexicon_hits_many(["café", "naïve"]) == [[], []]
