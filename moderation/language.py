@@ -26,6 +26,7 @@ profanity on purpose: an abusive English comment is English.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -151,8 +152,15 @@ _LATIN_FOLDS: set[str] = set()  # non-ASCII characters seen that `_folds_to_lati
 
 
 def _without_links(text: str) -> str:
-    """`text` with its URLs, e-mail addresses and @mentions blanked: they are no words of a language."""
-    return _IGNORED.sub(" ", text) if "@" in text or "://" in text or "www." in text else text
+    """`text` with its URLs, e-mail addresses and @mentions blanked: they are no words of a language.
+
+    Only the pieces between spaces that hold "@", "://" or "www." are searched: a link or an
+    address holds no white space and one of those, and the pattern looks at nothing around a match.
+    """
+    if "@" in text or "://" in text or "www." in text:
+        return " ".join([_IGNORED.sub(" ", piece) if "@" in piece or "://" in piece or "www." in piece else piece
+                         for piece in text.split(" ")])
+    return text
 
 
 def _mostly_common(text: str) -> Support | None:
@@ -185,13 +193,21 @@ def _common_counts(text: str) -> tuple[int, int]:
     return len(words), len(_COMMON_LONGER_BYTES.intersection(words))
 
 
-def _common_counts_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _common_counts_many(texts: list[str], marked: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """`_common_counts` of each ASCII text, as two int64 arrays (words, distinct common words),
-    counted by a compiled kernel over all the texts' bytes at once."""
+    counted by a compiled kernel over all the texts' bytes at once; `marked=True` takes texts
+    outside ASCII too, their characters outside ASCII read as `_kernel_marks` marks them."""
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    data = np.frombuffer("".join(texts).encode("ascii").translate(_LOWER_SEPARATORS), dtype=np.uint8)
+    joined = "".join(texts)
+    if marked:
+        if "\x01" in joined or "\x02" in joined:  # the marks' bytes: spaces, as `_LOWER_SEPARATORS` makes them
+            joined = joined.replace("\x01", " ").replace("\x02", " ")
+        raw = joined.encode("ascii", _MARKS).translate(_MARKED_SEPARATORS)
+    else:
+        raw = joined.encode("ascii").translate(_LOWER_SEPARATORS)
+    data = np.frombuffer(raw, dtype=np.uint8)
     words, common = np.zeros(len(texts), np.int64), np.zeros(len(texts), np.int64)
     if len(texts):
         slots, chars, starts = _common_table()
@@ -235,8 +251,12 @@ def _count_kernel():  # noqa: ANN202 - a numba dispatcher
 
 def _nb_common_counts(data, offsets, slots, chars, starts, words, common):  # noqa: ANN001, ANN201
     """For each text `data[offsets[i]:offsets[i + 1]]` (bytes translated by `_LOWER_SEPARATORS`:
-    letters a-z, apostrophes, spaces): its words (runs of letters, with each apostrophe that has a
-    letter on both sides) into `words[i]`, and how many distinct ones are in the table into `common[i]`."""
+    letters a-z, apostrophes, spaces; or by `_MARKED_SEPARATORS`, which also keeps the marks of
+    `_kernel_marks`): its words (runs of letters, with each apostrophe that has a letter on both
+    sides) into `words[i]`, and how many distinct ones are in the table into `common[i]`.
+
+    Every byte but a space (32), an apostrophe (39) and the mark of "’" (1), which joins as an
+    apostrophe does, is a letter."""
     mask = np.uint64(len(slots) - 1)
     stamp = np.full(len(starts) - 1, -1, np.int64)  # the last text each common word was counted for
     for i in range(len(offsets) - 1):
@@ -244,8 +264,9 @@ def _nb_common_counts(data, offsets, slots, chars, starts, words, common):  # no
         p = lo
         while p < hi:
             c = data[p]
-            if c == 32 or (c == 39 and not (p > lo and data[p - 1] != 32 and data[p - 1] != 39
-                                            and p + 1 < hi and data[p + 1] != 32 and data[p + 1] != 39)):
+            if c == 32 or ((c == 39 or c == 1) and not (
+                    p > lo and data[p - 1] != 32 and data[p - 1] != 39 and data[p - 1] != 1
+                    and p + 1 < hi and data[p + 1] != 32 and data[p + 1] != 39 and data[p + 1] != 1)):
                 p += 1
                 continue
             start = p
@@ -254,8 +275,9 @@ def _nb_common_counts(data, offsets, slots, chars, starts, words, common):  # no
                 c = data[p]
                 if c == 32:
                     break
-                if c == 39 and not (data[p - 1] != 32 and data[p - 1] != 39 and p + 1 < hi
-                                    and data[p + 1] != 32 and data[p + 1] != 39):
+                if (c == 39 or c == 1) and not (data[p - 1] != 32 and data[p - 1] != 39 and data[p - 1] != 1
+                                                and p + 1 < hi and data[p + 1] != 32 and data[p + 1] != 39
+                                                and data[p + 1] != 1):
                     break
                 h = (h ^ np.uint64(c)) * np.uint64(0x100000001B3)
                 p += 1
@@ -284,17 +306,48 @@ def supported_many(texts: list[str]) -> list[bool]:
 
     >>> supported_many(["You are all liars", "Россия и Армения"])
     [True, False]
+
+    The count settles a text, URLs and addresses blanked, that is ASCII (`_mostly_common_counts`'
+    test), or whose letters are all Latin to the model (`_latin_only`): then the full check's
+    `_common_english` counts as many words and the same common ones, the words with a letter
+    outside ASCII or a "’" never being common (`_kernel_marks` marks them so).
     """
     out: list[bool | None] = [None] * len(texts)
-    ascii = [i for i, text in enumerate(texts) if text.isascii()]
-    words, common = _common_counts_many([_without_links(texts[i]) for i in ascii])
-    passes = (words >= MIN_WORDS) & (common >= MIN_ENGLISH_SHARE * words)  # `_mostly_common_counts`' test
-    for i in np.asarray(ascii, dtype=np.int64)[passes].tolist():
-        out[i] = True
+    cleaned = [_without_links(text) for text in texts]
+    ascii = [i for i, text in enumerate(cleaned) if text.isascii()]
+    latin = [i for i, text in enumerate(cleaned) if not text.isascii() and _latin_only(text)]
+    for group, counts in ((ascii, _common_counts_many([cleaned[i] for i in ascii])),
+                          (latin, _common_counts_many([cleaned[i] for i in latin], marked=True))):
+        words, common = counts
+        passes = (words >= MIN_WORDS) & (common >= MIN_ENGLISH_SHARE * words)  # `_mostly_common_counts`' test
+        for i in np.asarray(group, dtype=np.int64)[passes].tolist():
+            out[i] = True
     rest = [i for i, supported in enumerate(out) if supported is None]
     for i, support in zip(rest, assess_support_many([texts[i] for i in rest])):
         out[i] = support.supported
     return out
+
+
+def _kernel_marks(error: UnicodeEncodeError) -> tuple[str, int]:
+    """The encoding error handler that makes a text ASCII for `_nb_common_counts` without moving
+    its words: "’" (which joins letters as an apostrophe does) becomes the mark \\x01, any other
+    letter outside ASCII (as `_WORD` reads letters) the mark \\x02, any other character a space."""
+    return error.object[error.start : error.end].translate(_KERNEL_MARKS), error.end
+
+
+class _KernelMarks(dict):
+    """`_kernel_marks`' `str.translate` table, filled as characters come."""
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        code = "\x01" if char == "’" else "\x02" if _WORD.fullmatch(char) else " "
+        self[codepoint] = code
+        return code
+
+
+_KERNEL_MARKS = _KernelMarks()
+_MARKS = "moderation.language.kernel_marks"
+codecs.register_error(_MARKS, _kernel_marks)
 
 
 def _common_english(text: str, words: list[str], latin_share: float = 1.0) -> Support | None:
@@ -364,6 +417,8 @@ _LOOSE_APOSTROPHE_BYTES = re.compile(rb"'(?:(?<![a-z]')|(?![a-z]))")
 # `_ASCII_SEPARATORS` and lower-casing in one table, for ASCII bytes.
 _LOWER_SEPARATORS = bytes(ord(chr(c).lower()) if c < 128 and (chr(c).isalpha() or chr(c) == "'") else ord(" ")
                           for c in range(256))
+# `_LOWER_SEPARATORS` keeping `_kernel_marks`' marks (\x01 for "’", \x02 for another letter outside ASCII).
+_MARKED_SEPARATORS = bytes(c if c in (1, 2) else _LOWER_SEPARATORS[c] for c in range(256))
 
 
 def _english_share(words: list[str]) -> tuple[float, int]:

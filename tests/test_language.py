@@ -181,3 +181,32 @@ def test_the_compiled_count_of_common_words_is_the_python_one(label_and_seed_tex
     words, common = _common_counts_many(texts)
     assert list(zip(words.tolist(), common.tolist())) == [_common_counts(t) for t in texts]
     assert [a.tolist() for a in _common_counts_many([])] == [[], []]
+
+
+@pytest.mark.parametrize("text", ["@who www.x.org mail@x.org hi", "a@b.com.+c@d.org x", "@john.doe@x.com",
+                                  "see\nhttp://x.org/a b\tc@d.ef", "x  @y  ", "www.a.b@c.d", "é@ü.de ’@x’", "@", ""])
+def test_links_are_blanked_piece_by_piece_as_in_the_whole_text(text):
+    from moderation.language import _IGNORED, _without_links
+
+    assert _without_links(text) == _IGNORED.sub(" ", text)
+
+
+def test_the_compiled_count_of_marked_texts_is_the_word_pattern_s(label_and_seed_texts):
+    from moderation.language import _COMMON_LONGER_WORDS, _WORD, _common_counts_many, _without_links
+
+    texts = [t for t in map(_without_links, label_and_seed_texts) if not t.isascii()]
+    texts += ["don’t ’ ’tis it’s’", "l’homme’’s a’b’c", "café ĸ \u212aelvin ÿes", "\x01a\x02b c’\x01d", "’’", "x’", "’x",
+              "the ² and", "it’s the don't"]
+    words, common = _common_counts_many(texts, marked=True)
+    expected = []
+    for text in texts:
+        found = _WORD.findall(text)
+        expected.append((len(found), len({w.lower() for w in found if w.isascii()} & _COMMON_LONGER_WORDS)))
+    assert list(zip(words.tolist(), common.tolist())) == expected
+
+
+def test_supported_many_answers_as_the_full_check_on_every_label_and_seed_text(label_and_seed_texts):
+    from moderation import language
+
+    texts = label_and_seed_texts + ["don’t you dare", "l’été est là", "it’s ’ the end", "\x01 the \x02 and"]
+    assert language.supported_many(texts) == [s.supported for s in language.assess_support_many(texts)]
