@@ -152,13 +152,10 @@ def verdicts(model, comments: Sequence) -> Verdicts:
     over_reject = matrix >= reject
     in_review = (matrix >= review) & ~over_reject
     codes = (over_reject @ (1 << np.arange(k)) + in_review @ (1 << np.arange(k, 2 * k))).tolist()
-    outcome = _outcomes(tuple(categories))
-    decisions, violations, reviews = [], [], []
-    for code in codes:
-        d, v, r = outcome(code)
-        decisions.append(d)
-        violations.append(v)
-        reviews.append(r)
+    outcomes = list(map(_outcomes(tuple(categories)), codes))
+    decisions = [d for d, _, _ in outcomes]
+    violations = [v for _, v, _ in outcomes]
+    reviews = [r for _, _, r in outcomes]
     policy = model.policy
     all_hits = policy.lexicon_hits_many(texts)
     for j, hits in enumerate(all_hits):
