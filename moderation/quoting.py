@@ -119,15 +119,22 @@ def _has_frame(text: str) -> bool:
 
 
 def may_review(text: str) -> bool:
-    """False only if `review_quoted` cannot move any of the text's violations: it has no quotation
-    mark and no counter-speech frame can match it.
+    """False only if `review_quoted` cannot move any of the text's violations: no passage in
+    quotation marks can be found in it and no counter-speech frame can match it.
 
-    >>> may_review("You are an idiot."), may_review("Calling them 'dogs' is wrong")
-    (False, True)
+    >>> may_review("You are an idiot."), may_review("Don't you dare."), may_review("Calling them 'dogs' is wrong")
+    (False, False, True)
     """
-    if not text.isascii() or '"' in text or "'" in text:  # the other marks are not ASCII
+    if not text.isascii() or '"' in text:  # the other double marks are not ASCII
+        return True
+    if "'" in text and _OPENING_APOSTROPHE.search(text):  # a single mark opens a passage only there
         return True
     return _may_frame(text)
+
+
+# An apostrophe after no word character: where a passage in single marks (`QUOTED`) can begin;
+# the apostrophe of "don't" cannot. The literal first lets the search skip to each apostrophe.
+_OPENING_APOSTROPHE = re.compile(r"'(?<!\w')")
 
 
 def counter_speech(text: str) -> str | None:

@@ -121,3 +121,40 @@ def test_the_quick_frame_test_answers_as_the_frame_search(text):
     from moderation.quoting import _FRAME, _has_frame
 
     assert _has_frame(text) == (_FRAME.search(text) is not None)
+
+
+@pytest.mark.parametrize("text", ["Don't you dare, idiot.", "It's the idiots' fault", "rock'n'roll isn't dead",
+                                  "I won't, you moron"])
+def test_may_review_is_false_for_apostrophes_that_open_no_passage(text):
+    from moderation.quoting import may_review
+
+    assert not may_review(text)
+    assert without_quotes(text) is None and counter_speech(text) is None
+
+
+@pytest.mark.parametrize("text", ["'Dogs', he said, you idiots", "You are 'so' dumb", "x 'y' z", "'", "a ('b')"])
+def test_may_review_is_true_for_an_apostrophe_after_no_word_character(text):
+    from moderation.quoting import may_review
+
+    assert may_review(text)
+
+
+def test_may_review_is_true_wherever_a_quoted_passage_is_found(label_and_seed_quotes):
+    from moderation.policy import _QUOTED
+    from moderation.quoting import may_review
+
+    assert all(may_review(text) for text in label_and_seed_quotes if _QUOTED.search(text))
+
+
+@pytest.fixture(scope="module")
+def label_and_seed_quotes() -> list[str]:
+    from pathlib import Path
+
+    from moderation.inputs import iter_comments
+    from moderation.labels import load_labels
+    from moderation.policy import Policy
+
+    root = Path(__file__).resolve().parents[1]
+    texts = list(load_labels([root / "labels"], Policy.load(root / "labels" / "policy.toml")).texts)
+    texts += [c.text for c in iter_comments([root / "seeds"])]
+    return [t for t in texts if "'" in t or '"' in t or not t.isascii()]
