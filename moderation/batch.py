@@ -50,13 +50,8 @@ STATE_FORMAT = 1
 
 def chunked(items: Iterable, size: int = CHUNK) -> Iterator[list]:
     """Lists of at most `size` items, in order."""
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
         yield chunk
 
 
