@@ -156,9 +156,10 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
     "f*ck" and "idiot!!" stay one token); `"char"` takes them over the raw document.
     Word n-grams hash into columns `[0, n_features // 2)`, char n-grams into the upper half.
     `word_min_df` and `char_min_df` prune n-grams: fitting counts the document frequency of every
-    word (char) n-gram on a finer hash than the columns (2**24 values per block, other bits of the same
-    64-bit hash), and an n-gram seen in fewer training documents is dropped, as a vocabulary with
-    min_df drops it: it counts in no column and has no occurrence. `kept_` is the bitset of the kept
+    word (char) n-gram on a finer hash than the columns (the same 64-bit hash modulo 2**24 per block
+    instead of modulo the block's columns, so that n-grams sharing a column are mostly told apart),
+    and an n-gram seen in fewer training documents is dropped, as a vocabulary with min_df drops
+    it: it counts in no column and has no occurrence. `kept_` is the bitset of the kept
     n-grams (empty with the defaults 1, 1: nothing pruned, and the kernels skip the bit test).
     `min_df` zeroes the IDF of columns seen in fewer than `min_df` training documents, so with the
     default 1 a column never seen in training stays empty, as with a vocabulary; 0 keeps them all.
@@ -208,8 +209,13 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.n_jobs = n_jobs
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, the parameters added since the featuriser was pickled set to the defaults that
+        give what it gave then (no pruning; `kept_` is then absent, which `_kept` reads as none)."""
+        super().__setstate__({"word_min_df": 1, "char_min_df": 1} | state)
+
     def fit(self, X: Iterable[str], y: object = None) -> "HashingTfidf":
-        """Learn `idf_` from the documents X."""
+        """Learn `kept_` and `idf_` from the documents X."""
         self.fit_transform(X)
         return self
 

@@ -37,7 +37,8 @@ class TrainConfig:
     # 2**18 hashed columns (half words, half chars): by grouped CV, fewer columns than 2**20 regularise the
     # rare n-grams (threat ROC-AUC +0.010, Wikipedia "any violation" +0.001 to +0.002, the others within
     # -0.0015), with the same non-zeros per comment and a coefficient table that fits in cache
-    featurizer: dict = field(default_factory=lambda: {"word_weight": 2.0, "n_features": 2**18})
+    featurizer: dict = field(default_factory=lambda: {"word_weight": 2.0, "n_features": 2**18, "char_mode": "ws",
+                                                      "word_min_df": 2, "char_min_df": 3})
     n_jobs: int = -1
 
 

@@ -234,12 +234,17 @@ def test_the_kernel_arrays_hold_the_bitset_only_when_something_is_pruned() -> No
         DecisionKernel.from_arrays({**arrays, "kept": arrays["kept"].astype(np.int64)}, "saved")
 
 
-def test_a_featuriser_fitted_before_pruning_existed_scores_as_before() -> None:
+def test_a_featuriser_pickled_before_pruning_existed_scores_as_before() -> None:
+    import pickle
+
     texts = VARIED + random_texts(100, seed=13)
     vec = HashingTfidf(n_features=2**14, char_mode="char").fit(texts)
     coef = np.random.default_rng(14).standard_normal((vec.n_features, 2))
     matrix, scores, explained = vec.transform(texts), vec.decision(texts, coef), vec.occurrences(texts[0])
-    del vec.kept_  # as unpickled from a model saved before `kept_` existed
+    for name in ("kept_", "word_min_df", "char_min_df"):  # as pickled before they existed
+        delattr(vec, name)
+    vec = pickle.loads(pickle.dumps(vec))
+    assert vec.get_params()["word_min_df"] == vec.get_params()["char_min_df"] == 1 and not hasattr(vec, "kept_")
     assert (vec.transform(texts) != matrix).nnz == 0
     assert np.array_equal(vec.decision(texts, coef), scores)
     assert all(np.array_equal(a, b) for a, b in zip(vec.occurrences(texts[0]), explained))
@@ -292,20 +297,24 @@ def test_saved_and_loaded_model_scores_identically(model: Model, tmp_path) -> No
     assert np.array_equal(again.decision_function(TEXTS[:1]), model.decision_function(TEXTS[:1]))
 
 
-def test_a_model_saved_without_pruning_has_no_bitset_and_one_with_it_scores_the_same_loaded(
-        model: Model, policy, tmp_path) -> None:
-    with np.load(model.save(tmp_path / "plain", version="plain", make_current=False) / "scoring.npz") as npz:
-        assert "kept" not in npz.files  # the files of a model without pruning are as they were before it
-    texts = [t for t in normalize_batch(TEXTS + VARIED)]
-    featurizer = HashingTfidf(n_features=2**16, char_mode="ws", word_min_df=2, char_min_df=2).fit(texts * 2 + VARIED)
+@pytest.mark.parametrize("params", [{}, {"char_mode": "ws", "word_min_df": 2, "char_min_df": 2}],
+                         ids=["unpruned", "ws-pruned"])
+def test_a_model_saved_with_or_without_pruning_scores_the_same_loaded(model: Model, policy, tmp_path,
+                                                                       params: dict) -> None:
+    texts = normalize_batch(TEXTS + VARIED)
+    featurizer = HashingTfidf(n_features=2**16, **params).fit(texts * 2 + VARIED)
     coef = np.random.default_rng(15).standard_normal((featurizer.n_features, len(policy.names))).astype(np.float32)
-    pruned = Model(policy, featurizer, coef, np.zeros(len(policy.names)), model.calibration,
-                   policy_text=model.policy_text)
-    again = load_model(pruned.save(tmp_path / "pruned", version="pruned", make_current=False))
-    with np.load(tmp_path / "pruned" / "pruned" / "scoring.npz") as npz:
-        assert np.array_equal(npz["kept"], featurizer.kept_)
-    assert np.array_equal(again.predict_proba(TEXTS + VARIED), pruned.predict_proba(TEXTS + VARIED))
+    made = Model(policy, featurizer, coef, np.zeros(len(policy.names)), model.calibration, policy_text=model.policy_text)
+    again = load_model(made.save(tmp_path, version="made", make_current=False))
+    with np.load(tmp_path / "made" / "scoring.npz") as npz:
+        if params:
+            assert np.array_equal(npz["kept"], featurizer.kept_) and featurizer.kept_.any()
+        else:  # the files of a model without pruning are as they were before pruning existed
+            assert "kept" not in npz.files
+    assert np.array_equal(again.predict_proba(TEXTS + VARIED), made.predict_proba(TEXTS + VARIED))
     assert np.array_equal(again.featurizer.kept_, featurizer.kept_)
+    assert all(np.array_equal(a, b) for a, b in zip(again.featurizer.occurrences(texts[0]),
+                                                    featurizer.occurrences(texts[0])))
 
 
 def test_a_featuriser_without_a_fused_path_is_scored_through_its_matrix(model: Model, policy) -> None:
