@@ -228,13 +228,22 @@ def _nb_column(h, seed, size, offset):  # noqa: ANN001
 
 @_jit
 def _nb_kept(f, block, kept):  # noqa: ANN001
-    """Whether the n-gram of finalised hash `f` survives the pruning: always if `kept` is None (a
-    variant compiled without the test), else its bit in `kept` (`_py_kept`)."""
+    """1 if the n-gram of finalised hash `f` survives the pruning, else 0: always 1 if `kept` is None
+    (a variant compiled without the test), else its bit in `kept` (`_py_kept`)."""
     if kept is None:
-        return True
+        return 1
     bits = np.uint64(kept.shape[0]) << np.uint64(5)  # per block, a power of two
     i = (f & (bits - _U1)) + (bits if block == _CHAR else np.uint64(0))
-    return (kept[i >> np.uint64(6)] >> (i & np.uint64(63))) & _U1 != 0
+    return np.int64((kept[i >> np.uint64(6)] >> (i & np.uint64(63))) & _U1)
+
+
+@_jit
+def _nb_prefetch_kept(f, block, kept):  # noqa: ANN001
+    """Start loading the word of `kept` that `_nb_kept(f, block, kept)` will read (nothing if None)."""
+    if kept is not None:
+        bits = np.uint64(kept.shape[0]) << np.uint64(5)
+        i = (f & (bits - _U1)) + (bits if block == _CHAR else np.uint64(0))
+        _nb_prefetch(kept, np.int64(i >> np.uint64(6)))
 
 
 @_jit
@@ -332,10 +341,10 @@ def _nb_remember_word(slot, cp, s, length, h, cols, a, b, cache):  # noqa: ANN00
 
 
 @_jit
-def _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a):  # noqa: ANN001
+def _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a, probe):  # noqa: ANN001
     """Columns of the char n-grams (lo <= n <= hi) of the word cp[s:s + length] padded with a space
     on each side into cols[m:] (spans, relative to `a`, into starts/ends if `spans`), the pruned ones
-    left out; returns the new m."""
+    left out; returns the new m. If `probe`, only starts loading the bits of `kept` to test."""
     for i in range(length + 2):
         h = np.uint64(0)
         for n in range(1, min(hi, length + 2 - i) + 1):
@@ -343,13 +352,24 @@ def _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, star
             h = h * _UP + (_USPACE if k == 0 or k == length + 1 else np.uint64(cp[s + k - 1]) + _U1)
             if n >= lo:
                 f = _nb_final(h, seeds[_CHAR, n])
-                if _nb_kept(f, _CHAR, kept):
-                    cols[m] = _nb_reduce(f, size, half)
-                    if spans:  # the padding clipped off
-                        starts[m] = s - a + min(max(i - 1, 0), length)
-                        ends[m] = s - a + min(i + n - 1, length)
-                    m += 1
+                if probe:
+                    _nb_prefetch_kept(f, _CHAR, kept)
+                    continue
+                cols[m] = _nb_reduce(f, size, half)
+                if spans:  # the padding clipped off
+                    starts[m] = s - a + min(max(i - 1, 0), length)
+                    ends[m] = s - a + min(i + n - 1, length)
+                m += _nb_kept(f, _CHAR, kept)  # without a branch: a pruned n-gram is overwritten by the next
     return m
+
+
+@_jit
+def _nb_word_gram(hw, pw, i, n):  # noqa: ANN001
+    """The polynomial hash of the word n-gram "w_i w_i+1 ... w_i+n-1" from the words' hashes and P**length."""
+    h = hw[i]
+    for j in range(i + 1, i + n):
+        h = (h * _UP + _USPACE) * pw[j] + hw[j]
+    return h
 
 
 @_jit
@@ -373,17 +393,17 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
         i = j
     m = 0
     if cfg[1] > 0:  # word n-grams: the hash of "w1 w2 ..." from the words' hashes
+        if kept is not None:  # the bits to test loaded first, side by side, rather than each when needed
+            for n in range(cfg[1], cfg[2] + 1):
+                for i in range(nw - n + 1):
+                    _nb_prefetch_kept(_nb_final(_nb_word_gram(hw, pw, i, n), seeds[_WORD, n]), _WORD, kept)
         for n in range(cfg[1], cfg[2] + 1):
             for i in range(nw - n + 1):
-                h = hw[i]
-                for j in range(i + 1, i + n):
-                    h = (h * _UP + _USPACE) * pw[j] + hw[j]
-                f = _nb_final(h, seeds[_WORD, n])
-                if _nb_kept(f, _WORD, kept):
-                    cols[m] = _nb_reduce(f, half, 0)
-                    if spans:
-                        starts[m], ends[m] = ws[i] - a, we[i + n - 1] - a
-                    m += 1
+                f = _nb_final(_nb_word_gram(hw, pw, i, n), seeds[_WORD, n])
+                cols[m] = _nb_reduce(f, half, 0)
+                if spans:
+                    starts[m], ends[m] = ws[i] - a, we[i + n - 1] - a
+                m += _nb_kept(f, _WORD, kept)
     if cfg[3] > 0:
         lo, hi, size = cfg[3], cfg[4], cfg[0] - half
         if cfg[5] == _MODE_CHAR:  # over the document whole
@@ -393,11 +413,10 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
                     h = h * _UP + (np.uint64(cp[i + n - 1]) + _U1)
                     if n >= lo:
                         f = _nb_final(h, seeds[_CHAR, n])
-                        if _nb_kept(f, _CHAR, kept):
-                            cols[m] = _nb_reduce(f, size, half)
-                            if spans:
-                                starts[m], ends[m] = i - a, i - a + n
-                            m += 1
+                        cols[m] = _nb_reduce(f, size, half)
+                        if spans:
+                            starts[m], ends[m] = i - a, i - a + n
+                        m += _nb_kept(f, _CHAR, kept)
             return m
         if cfg[5] == _MODE_WS:  # the words become the tokens: maximal runs of non-space, with their hashes
             nw, i = 0, a
@@ -420,7 +439,9 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
                 m += count
                 continue
             first = m
-            m = _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a)
+            if kept is not None:  # the bits to test loaded first, side by side
+                _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a, True)
+            m = _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a, False)
             _nb_remember_word(slot, cp, s, length, hw[w], cols, first, m, cache)
     return m
 
