@@ -341,29 +341,6 @@ def _nb_remember_word(slot, cp, s, length, h, cols, a, b, cache):  # noqa: ANN00
 
 
 @_jit
-def _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a, probe):  # noqa: ANN001
-    """Columns of the char n-grams (lo <= n <= hi) of the word cp[s:s + length] padded with a space
-    on each side into cols[m:] (spans, relative to `a`, into starts/ends if `spans`), the pruned ones
-    left out; returns the new m. If `probe`, only starts loading the bits of `kept` to test."""
-    for i in range(length + 2):
-        h = np.uint64(0)
-        for n in range(1, min(hi, length + 2 - i) + 1):
-            k = i + n - 1  # position in the padded word
-            h = h * _UP + (_USPACE if k == 0 or k == length + 1 else np.uint64(cp[s + k - 1]) + _U1)
-            if n >= lo:
-                f = _nb_final(h, seeds[_CHAR, n])
-                if probe:
-                    _nb_prefetch_kept(f, _CHAR, kept)
-                    continue
-                cols[m] = _nb_reduce(f, size, half)
-                if spans:  # the padding clipped off
-                    starts[m] = s - a + min(max(i - 1, 0), length)
-                    ends[m] = s - a + min(i + n - 1, length)
-                m += _nb_kept(f, _CHAR, kept)  # without a branch: a pruned n-gram is overwritten by the next
-    return m
-
-
-@_jit
 def _nb_word_gram(hw, pw, i, n):  # noqa: ANN001
     """The polynomial hash of the word n-gram "w_i w_i+1 ... w_i+n-1" from the words' hashes and P**length."""
     h = hw[i]
@@ -439,9 +416,22 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
                 m += count
                 continue
             first = m
-            if kept is not None:  # the bits to test loaded first, side by side
-                _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a, True)
-            m = _nb_unit_grams(cp, s, length, lo, hi, seeds, size, half, kept, cols, m, starts, ends, spans, a, False)
+            for probing in range(1 if kept is not None else 0, -1, -1):  # pruning: the bits to test loaded first
+                for i in range(length + 2):
+                    h = np.uint64(0)
+                    for n in range(1, min(hi, length + 2 - i) + 1):
+                        k = i + n - 1  # position in the padded word
+                        h = h * _UP + (_USPACE if k == 0 or k == length + 1 else np.uint64(cp[s + k - 1]) + _U1)
+                        if n >= lo:
+                            f = _nb_final(h, seeds[_CHAR, n])
+                            if probing:  # side by side, rather than each when it is tested
+                                _nb_prefetch_kept(f, _CHAR, kept)
+                                continue
+                            cols[m] = _nb_reduce(f, size, half)
+                            if spans:  # the padding clipped off
+                                starts[m] = s - a + min(max(i - 1, 0), length)
+                                ends[m] = s - a + min(i + n - 1, length)
+                            m += _nb_kept(f, _CHAR, kept)  # without a branch: a pruned n-gram is overwritten
             _nb_remember_word(slot, cp, s, length, hw[w], cols, first, m, cache)
     return m
 
