@@ -325,3 +325,18 @@ def test_a_featuriser_without_a_fused_path_is_scored_through_its_matrix(model: M
     other.warm_up()
     expected = np.asarray(featurizer.transform(normalize_batch(TEXTS)) @ other.coef, np.float64)
     np.testing.assert_allclose(other.decision_function(TEXTS), expected)
+
+
+def test_a_model_trained_with_the_pruned_featuriser_saves_loads_and_scores_the_same(tiny_labels_dir, policy,
+                                                                                      tmp_path) -> None:
+    from moderation.labels import load_labels
+    from moderation.training import PRUNED_FEATURIZER, TrainConfig, train
+    from tests.conftest import POLICY_PATH
+
+    config = TrainConfig(folds=2, n_jobs=1, alpha=1e-4, featurizer=dict(PRUNED_FEATURIZER))
+    trained = train(load_labels([tiny_labels_dir], policy), policy, POLICY_PATH.read_text(encoding="utf-8"), config)
+    assert trained.featurizer.char_mode == "ws" and trained.featurizer.kept_.any()
+    assert trained.card["config"]["featurizer"]["word_min_df"] == 2
+    again = load_model(trained.save(tmp_path, version="pruned", make_current=False))
+    assert np.array_equal(again.predict_proba(TEXTS), trained.predict_proba(TEXTS))
+    assert again.explain(TEXTS[0]) == trained.explain(TEXTS[0])
