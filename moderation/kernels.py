@@ -214,16 +214,17 @@ def _nb_final(h, seed):  # noqa: ANN001
 
 @_jit
 def _nb_reduce(f, size, offset):  # noqa: ANN001
-    """The column of the finalised hash `f` in a block of `size` columns from `offset`."""
+    """The column of the finalised hash `f` in a block of `size` columns from `offset` (`_py_column`)."""
     if size & (size - 1) == 0:
         return np.int64(f & np.uint64(size - 1)) + offset
     return np.int64(f % np.uint64(size)) + offset
 
 
 @_jit
-def _nb_column(h, seed, size, offset):  # noqa: ANN001
-    """`_py_column` from a polynomial hash `h`: finalised with the kind's seed, reduced to its block."""
-    return _nb_reduce(_nb_final(h, seed), size, offset)
+def _nb_kept_bit(f, block, kept):  # noqa: ANN001
+    """The index in the bitset `kept` of the bit of the n-gram of finalised hash `f` (`_py_kept`)."""
+    bits = np.uint64(kept.shape[0]) << np.uint64(5)  # per block, a power of two
+    return (f & (bits - _U1)) + (bits if block == _CHAR else np.uint64(0))
 
 
 @_jit
@@ -232,8 +233,7 @@ def _nb_kept(f, block, kept):  # noqa: ANN001
     (a variant compiled without the test), else its bit in `kept` (`_py_kept`)."""
     if kept is None:
         return 1
-    bits = np.uint64(kept.shape[0]) << np.uint64(5)  # per block, a power of two
-    i = (f & (bits - _U1)) + (bits if block == _CHAR else np.uint64(0))
+    i = _nb_kept_bit(f, block, kept)
     return np.int64((kept[i >> np.uint64(6)] >> (i & np.uint64(63))) & _U1)
 
 
@@ -241,9 +241,7 @@ def _nb_kept(f, block, kept):  # noqa: ANN001
 def _nb_prefetch_kept(f, block, kept):  # noqa: ANN001
     """Start loading the word of `kept` that `_nb_kept(f, block, kept)` will read (nothing if None)."""
     if kept is not None:
-        bits = np.uint64(kept.shape[0]) << np.uint64(5)
-        i = (f & (bits - _U1)) + (bits if block == _CHAR else np.uint64(0))
-        _nb_prefetch(kept, np.int64(i >> np.uint64(6)))
+        _nb_prefetch(kept, np.int64(_nb_kept_bit(f, block, kept) >> np.uint64(6)))
 
 
 @_jit
