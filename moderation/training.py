@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 # white-space tokens (as scikit-learn's char_wb takes them) and n-grams seen in fewer than 2 (words) or 3 (chars)
 # training comments pruned (as SklearnTfidf prunes them). By 5-fold grouped CV (tests/bench/quality.py
 # --against-sklearn), ROC-AUC ours - SklearnTfidf(word_weight=2): profanity -0.0017, personal_attack -0.0015,
-# identity_attack -0.0029, threat -0.0003, any_violation -0.0015 (the default: -0.0055, -0.0033, -0.0095,
-# -0.0070, -0.0036); 520.4 non-zeros per comment (486.3). It costs scoring time: the kernel took 0.771 s
-# (median of 15) against the default's 0.527 s for 50,000 label comments on one thread.
+# identity_attack -0.0029, threat -0.0003, any_violation -0.0015 (the default, same run conditions: -0.0051,
+# -0.0034, -0.0076, -0.0076, -0.0037); 520.4 non-zeros per comment (486.3). It costs scoring time: on one
+# thread, for 50,000 label comments, the scoring kernel took 0.786 s against the default's 0.557 s (medians of
+# 15, alternating, process time) and Model.predict_proba 1.007 s against 0.882 s (medians of 9).
 PRUNED_FEATURIZER = {"word_weight": 2.0, "n_features": 2**18, "char_mode": "ws", "word_min_df": 2, "char_min_df": 3}
 
 
