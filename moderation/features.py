@@ -18,6 +18,7 @@ one document at a time, over a chunk's code points: `transform` builds the CSR m
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from functools import partial
 from numbers import Real
@@ -34,7 +35,7 @@ from moderation.kernels import (  # noqa: F401 - the kernels, also importable fr
     _CHAR, _NORMS, _P, _TF_BINARY, _TF_RAW, _TF_SUBLINEAR, _WORD, DecisionKernel, _astral_words,
     _bmp_word_table, _check_texts, _checked_coef, _count_chunk, _encode, _encoded, _is_word, _jit,
     _kernel_spec, _M64, _nb_count_chunk, _nb_decision_chunk, _nb_explained_occurrences, _nb_occurrences,
-    _nb_shares, _nb_weigh_chunk, _py_fmix, _seed, _Spec, _tf_table, _thread_map, decide,
+    _nb_shares, _nb_weigh_chunk, _py_fmix, _py_hash, _py_kept, _seed, _Spec, _tf_table, _thread_map, decide,
 )
 
 __all__ = ["HashingTfidf", "SklearnTfidf"]
@@ -46,14 +47,15 @@ _WORD_RE = re.compile(r"\w+")
 # --------------------------------------------------------------------------- hashing, pure Python
 
 
-def _py_column(gram: str, block: int, n: int, n_features: int) -> int:
-    """Column of one n-gram string: polynomial hash of its code points, finalised, then reduced."""
-    h = 0
-    for ch in gram:
-        h = (h * _P + ord(ch) + 1) & _M64
+def _py_column(gram: str, block: int, n: int, n_features: int, kept: np.ndarray | None = None) -> int | None:
+    """Column of one n-gram string: polynomial hash of its code points, finalised, then reduced; None
+    if the pruning `kept` (`_py_kept`) drops it."""
+    f = _py_hash(gram, block, n)
+    if not _py_kept(f, block, kept):
+        return None
     half = n_features // 2
     size, offset = (half, 0) if block == _WORD else (n_features - half, half)
-    return _py_fmix(h ^ _seed(block, n)) % size + offset
+    return f % size + offset
 
 
 def _reference_counts(
@@ -64,21 +66,25 @@ def _reference_counts(
     char_ngram_range: tuple[int, int] = (2, 5),
     char_mode: str = "wb",
     lowercase: bool = True,
+    kept: np.ndarray | None = None,
 ) -> dict[int, int]:
-    """Column -> count of one text, one n-gram at a time: the specification the fast path must meet."""
+    """Column -> count of one text, one n-gram at a time: the specification the fast path must meet.
+
+    `kept`: a fitted featuriser's pruning bitset (`kept_`; None or empty: nothing pruned)."""
     if lowercase:
         text = text.lower()
+    kept = None if kept is None or not len(kept) else kept
     words = _WORD_RE.findall(text)
-    counts: Counter[int] = Counter()
+    grams = []
     for n in range(word_ngram_range[0], word_ngram_range[1] + 1):
         for i in range(len(words) - n + 1):
-            counts[_py_column(" ".join(words[i : i + n]), _WORD, n, n_features)] += 1
-    units = [f" {w} " for w in words] if char_mode == "wb" else [text]
+            grams.append(_py_column(" ".join(words[i : i + n]), _WORD, n, n_features, kept))
+    units = {"wb": [f" {w} " for w in words], "ws": [f" {t} " for t in text.split()], "char": [text]}[char_mode]
     for n in range(char_ngram_range[0], char_ngram_range[1] + 1):
         for unit in units:
             for a in range(len(unit) - n + 1):
-                counts[_py_column(unit[a : a + n], _CHAR, n, n_features)] += 1
-    return dict(counts)
+                grams.append(_py_column(unit[a : a + n], _CHAR, n, n_features, kept))
+    return dict(Counter(c for c in grams if c is not None))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -145,8 +151,16 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
     A word is a maximal run of `\\w` characters (single characters count); word n-grams join
     consecutive words of a document with one space. `char_mode="wb"` takes char n-grams inside each
     word padded with one space on each side (a padded word shorter than n gives no n-gram, unlike
-    scikit-learn's char_wb which then counts it whole); `"char"` takes them over the raw document.
+    scikit-learn's char_wb which then counts it whole); `"ws"` does the same inside each token, a
+    maximal run of non-space characters (`str.split()`'s, as scikit-learn's char_wb splits, so
+    "f*ck" and "idiot!!" stay one token); `"char"` takes them over the raw document.
     Word n-grams hash into columns `[0, n_features // 2)`, char n-grams into the upper half.
+    `word_min_df` and `char_min_df` prune n-grams: fitting counts the document frequency of every
+    word (char) n-gram on a finer hash than the columns (the same 64-bit hash modulo 2**24 per block
+    instead of modulo the block's columns, so that n-grams sharing a column are mostly told apart),
+    and an n-gram seen in fewer training documents is dropped, as a vocabulary with min_df drops
+    it: it counts in no column and has no occurrence. `kept_` is the bitset of the kept
+    n-grams (empty with the defaults 1, 1: nothing pruned, and the kernels skip the bit test).
     `min_df` zeroes the IDF of columns seen in fewer than `min_df` training documents, so with the
     default 1 a column never seen in training stays empty, as with a vocabulary; 0 keeps them all.
     A block whose weight is 0 is not computed. `n_jobs` featurises chunks on that many threads
@@ -168,6 +182,8 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         use_idf: bool = True,
         smooth_idf: bool = True,
         min_df: int = 1,
+        word_min_df: int = 1,
+        char_min_df: int = 1,
         word_weight: float = 1.0,
         char_weight: float = 1.0,
         norm: str | None = "l2",
@@ -184,6 +200,8 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         self.use_idf = use_idf
         self.smooth_idf = smooth_idf
         self.min_df = min_df
+        self.word_min_df = word_min_df
+        self.char_min_df = char_min_df
         self.word_weight = word_weight
         self.char_weight = char_weight
         self.norm = norm
@@ -191,17 +209,25 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.n_jobs = n_jobs
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, the parameters added since the featuriser was pickled set to the defaults that
+        give what it gave then (no pruning; `kept_` is then absent, which `_kept` reads as none)."""
+        super().__setstate__({"word_min_df": 1, "char_min_df": 1} | state)
+
     def fit(self, X: Iterable[str], y: object = None) -> "HashingTfidf":
-        """Learn `idf_` from the documents X."""
+        """Learn `kept_` and `idf_` from the documents X."""
         self.fit_transform(X)
         return self
 
     def fit_transform(self, X: Iterable[str], y: object = None) -> sp.csr_matrix:
-        """Learn `idf_` from X and return X's TF-IDF matrix (one counting pass)."""
+        """Learn `kept_` and `idf_` from X and return X's TF-IDF matrix (one counting pass, two if
+        n-grams are pruned)."""
         spec, texts = self._spec(), self._texts(X)
         if not texts:
             raise ValueError("cannot fit on 0 documents")
-        pieces = self._map(partial(_count_chunk, spec=spec), _chunks(texts))
+        chunks = _chunks(texts)
+        self.kept_ = self._fit_pruning(spec, chunks)
+        pieces = self._map(partial(_count_chunk, spec=spec, kept=kernels._pruning(self.kept_)), chunks)
         df = np.bincount(np.concatenate([cols for _, cols, _ in pieces]), minlength=spec.n_features)
         if self.use_idf:
             n = len(texts)  # without smoothing, a column never seen counts as seen once (matters if min_df=0)
@@ -213,10 +239,26 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         weighed = self._map(lambda piece: self._weigh(*piece), pieces)
         return _assemble(weighed, len(texts), spec.n_features, np.dtype(self.dtype))
 
+    def _fit_pruning(self, spec: _Spec, chunks: list[list[str]]) -> np.ndarray:
+        """The bitset of the n-grams of `chunks` that `word_min_df` and `char_min_df` keep (empty if
+        both are 1): their document frequencies counted as columns of a space of 2 * 2**24."""
+        if self.word_min_df <= 1 and self.char_min_df <= 1:
+            return np.zeros(0, np.uint64)
+        fine = spec._replace(n_features=2 << kernels._PRUNE_BITS)
+        df, lock = np.zeros(fine.n_features, np.uint16), threading.Lock()  # saturates at 65535
+
+        def count(docs: list[str]) -> None:
+            cols = _count_chunk(docs, fine)[1]
+            with lock:  # additions commute: df does not depend on the order of the chunks
+                kernels._nb_add_counts(df, cols)
+
+        self._map(count, chunks)
+        return kernels._kept_bitset(df, self.word_min_df, self.char_min_df)
+
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
         """TF-IDF matrix of the documents X: CSR, shape (len(X), n_features), rows normalised."""
-        spec, texts = self._fitted_spec(), self._texts(X)
-        pieces = self._map(lambda docs: self._weigh(*_count_chunk(docs, spec)), _chunks(texts))
+        spec, texts, kept = self._fitted_spec(), self._texts(X), self._kept()
+        pieces = self._map(lambda docs: self._weigh(*_count_chunk(docs, spec, kept)), _chunks(texts))
         return _assemble(pieces, len(texts), spec.n_features, np.dtype(self.dtype))
 
     def decision(self, X: Iterable[str], coef: np.ndarray, intercept: np.ndarray | float = 0.0,
@@ -252,7 +294,8 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         (1, 4)
         """
         spec = self._fitted_spec()
-        return DecisionKernel(*_kernel_spec(spec), self.idf_, *self._weighting(), _checked_coef(coef, spec.n_features))
+        return DecisionKernel(*_kernel_spec(spec), self.idf_, *self._weighting(), _checked_coef(coef, spec.n_features),
+                              getattr(self, "kept_", None))
 
     def occurrences(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every n-gram occurrence of one text as (column, start, end, value) arrays, by position.
@@ -275,7 +318,8 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         low, where = _lower_with_map(text) if self.lowercase else (text, np.arange(len(text) + 1))
         cp = np.frombuffer(low.encode("utf-32-le", "surrogatepass"), np.uint32)
         return _nb_explained_occurrences(cp, _bmp_word_table(), _astral_words(cp), *_kernel_spec(spec), where,
-                                         self.idf_, *self._weighting(), _tf_table(), np.empty(0, self.dtype))
+                                         self.idf_, *self._weighting(), _tf_table(), np.empty(0, self.dtype),
+                                         self._kept())
 
     def _spec(self) -> _Spec:
         """The validated parameters that decide the columns; ValueError naming a bad value."""
@@ -292,8 +336,8 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
             r = getattr(self, name)
             if not (isinstance(r, (tuple, list)) and len(r) == 2 and all(map(is_int, r)) and 1 <= r[0] <= r[1]):
                 raise bad(name, "a pair (min_n, max_n) with 1 <= min_n <= max_n")
-        if self.char_mode not in ("wb", "char"):
-            raise bad("char_mode", "'wb' or 'char'")
+        if self.char_mode not in ("wb", "ws", "char"):
+            raise bad("char_mode", "'wb', 'ws' or 'char'")
         for name in ("word_weight", "char_weight"):
             if not (isinstance(getattr(self, name), Real) and not isinstance(getattr(self, name), bool)
                     and getattr(self, name) >= 0):
@@ -304,6 +348,9 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
             raise bad("dtype", "np.float32 or np.float64")
         if not (is_int(self.min_df) and self.min_df >= 0):
             raise bad("min_df", "an int >= 0")
+        for name in ("word_min_df", "char_min_df"):
+            if not (is_int(getattr(self, name)) and 1 <= getattr(self, name) <= 65535):
+                raise bad(name, "an int in [1, 65535]")
         if not (self.n_jobs is None or (is_int(self.n_jobs) and self.n_jobs != 0)):
             raise bad("n_jobs", "None or a non-zero int (-1: all CPUs)")
         word = tuple(self.word_ngram_range) if self.word_weight > 0 else None
@@ -317,6 +364,12 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         if self.idf_.shape[0] != spec.n_features:
             raise ValueError(f"n_features={spec.n_features} but the model was fitted with {self.idf_.shape[0]}")
         return spec
+
+    def _kept(self) -> np.ndarray | None:
+        """The fitted pruning as the kernels take it: the bitset `kept_`, or None if nothing is pruned
+        (also for a featuriser fitted before pruning existed, which has no `kept_`)."""
+        kept = getattr(self, "kept_", None)
+        return None if kept is None else kernels._pruning(kept)
 
     def _weighting(self) -> tuple[np.ndarray, int, int]:
         """The kernels' weighting arguments: block weights (in the output dtype), tf and norm codes."""
@@ -334,9 +387,9 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
         return _thread_map(fn, items, self.n_jobs)
 
     def _counts(self, X: Iterable[str]) -> sp.csr_matrix:
-        """Raw n-gram counts of X, int32 CSR of shape (len(X), n_features)."""
+        """Raw n-gram counts of X, int32 CSR of shape (len(X), n_features), pruned if fitted."""
         spec, texts = self._spec(), self._texts(X)
-        pieces = self._map(partial(_count_chunk, spec=spec), _chunks(texts))
+        pieces = self._map(partial(_count_chunk, spec=spec, kept=self._kept()), _chunks(texts))
         return _assemble(pieces, len(texts), spec.n_features, np.dtype(np.int32))
 
     def _weigh(self, counts: np.ndarray, cols: np.ndarray, row_nnz: np.ndarray) -> tuple[np.ndarray, ...]:

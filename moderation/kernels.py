@@ -31,6 +31,8 @@ _M64 = (1 << 64) - 1
 _P = 0x9E3779B97F4A7C15  # odd base of the polynomial hash of an n-gram's code points
 _SPACE = ord(" ") + 1  # a code point c enters the hash as c + 1
 _WORD, _CHAR = 1, 2
+_MODE_WB, _MODE_CHAR, _MODE_WS = 0, 1, 2  # cfg[5], the char_mode
+_CHAR_MODES = {"wb": _MODE_WB, "char": _MODE_CHAR, "ws": _MODE_WS}
 _CHUNK_DOCS, _CHUNK_CHARS = 20_000, 1 << 17
 
 
@@ -48,6 +50,45 @@ def _py_fmix(h: int) -> int:
 def _seed(block: int, n: int) -> int:
     """Seed of one n-gram kind (word or char, and its n), so that kinds never collide systematically."""
     return _py_fmix((block << 32) | n)
+
+
+def _py_hash(gram: str, block: int, n: int) -> int:
+    """The finalised 64-bit hash of one n-gram string: polynomial hash of its code points, then fmix."""
+    h = 0
+    for ch in gram:
+        h = (h * _P + ord(ch) + 1) & _M64
+    return _py_fmix(h ^ _seed(block, n))
+
+
+def _py_kept(f: int, block: int, kept: np.ndarray | None) -> bool:
+    """Whether the n-gram of finalised hash `f` survives the pruning `kept` (None: no pruning).
+
+    `kept` is a bitset of 2 * 2**b bits (uint64 words, bit i of the set is bit i % 64 of word
+    i // 64): bit `f % 2**b` of the first half for a word n-gram, of the second half for a char
+    n-gram. Those are the n-grams' columns in a feature space of 2 * 2**b columns, which is how
+    `HashingTfidf.fit` counts their document frequencies."""
+    if kept is None:
+        return True
+    bits = len(kept) * 32
+    i = f % bits + (bits if block == _CHAR else 0)
+    return bool((int(kept[i // 64]) >> (i % 64)) & 1)
+
+
+_PRUNE_BITS = 24  # the pruning's bitset: 2**24 bits per block (4 MB), document frequencies counted on as many
+
+
+def _pruning(kept: np.ndarray) -> np.ndarray | None:
+    """`kept` (a fitted featuriser's bitset, empty when nothing is pruned) as the kernels take it: None
+    for no pruning, so that they run a variant compiled without the bit test."""
+    return kept if len(kept) else None
+
+
+def _kept_bitset(df: np.ndarray, word_min_df: int, char_min_df: int) -> np.ndarray:
+    """The bitset (`_py_kept`) of the n-grams whose document frequency reaches the block's minimum,
+    from the frequencies `df` counted in a feature space of 2 * 2**b columns (word block first)."""
+    half = len(df) // 2
+    keep = np.concatenate([df[:half] >= word_min_df, df[half:] >= char_min_df])
+    return np.packbits(keep, bitorder="little").view("<u8").astype(np.uint64)
 
 
 
@@ -82,10 +123,11 @@ class _Spec(NamedTuple):
 
 @cache
 def _kernel_spec(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
-    """`spec` for the kernels: int64 [n_features, word min n, max n, char min n, max n, whole] (0: skipped)
+    """`spec` for the kernels: int64 [n_features, word min n, max n, char min n, max n, char mode] (0: skipped;
+    mode `_MODE_WB`, `_MODE_CHAR` or `_MODE_WS`)
     and the uint64 seeds [block, n]."""
     word, char = spec.word_range or (0, 0), spec.char_range or (0, 0)
-    cfg = np.array([spec.n_features, *word, *char, spec.char_mode == "char"], np.int64)
+    cfg = np.array([spec.n_features, *word, *char, _CHAR_MODES[spec.char_mode]], np.int64)
     seeds = np.zeros((3, max(word[1], char[1]) + 1), np.uint64)
     for block, (lo, hi) in ((_WORD, word), (_CHAR, char)):
         for n in range(max(lo, 1), hi + 1):
@@ -159,17 +201,58 @@ def _nb_is_word(c, bmp, astral):  # noqa: ANN001 - numba kernels are typed by th
 
 
 @_jit
-def _nb_column(h, seed, size, offset):  # noqa: ANN001
-    """`_py_column` from a polynomial hash `h`: finalised with the kind's seed, reduced to its block."""
+def _nb_final(h, seed):  # noqa: ANN001
+    """murmur3's finaliser of the polynomial hash `h` xor the kind's seed: the n-gram's 64-bit hash."""
     h ^= seed
     h ^= h >> _U33
     h *= _UM1
     h ^= h >> _U33
     h *= _UM2
     h ^= h >> _U33
+    return h
+
+
+@_jit
+def _nb_reduce(f, size, offset):  # noqa: ANN001
+    """The column of the finalised hash `f` in a block of `size` columns from `offset` (`_py_column`)."""
     if size & (size - 1) == 0:
-        return np.int64(h & np.uint64(size - 1)) + offset
-    return np.int64(h % np.uint64(size)) + offset
+        return np.int64(f & np.uint64(size - 1)) + offset
+    return np.int64(f % np.uint64(size)) + offset
+
+
+@_jit
+def _nb_kept_bit(f, block, kept):  # noqa: ANN001
+    """The index in the bitset `kept` of the bit of the n-gram of finalised hash `f` (`_py_kept`)."""
+    bits = np.uint64(kept.shape[0]) << np.uint64(5)  # per block, a power of two
+    return (f & (bits - _U1)) + (bits if block == _CHAR else np.uint64(0))
+
+
+@_jit
+def _nb_kept(f, block, kept):  # noqa: ANN001
+    """1 if the n-gram of finalised hash `f` survives the pruning, else 0: always 1 if `kept` is None
+    (a variant compiled without the test), else its bit in `kept` (`_py_kept`)."""
+    if kept is None:
+        return 1
+    i = _nb_kept_bit(f, block, kept)
+    return np.int64((kept[i >> np.uint64(6)] >> (i & np.uint64(63))) & _U1)
+
+
+@_jit
+def _nb_prefetch_kept(f, block, kept):  # noqa: ANN001
+    """Start loading the word of `kept` that `_nb_kept(f, block, kept)` will read (nothing if None)."""
+    if kept is not None:
+        _nb_prefetch(kept, np.int64(_nb_kept_bit(f, block, kept) >> np.uint64(6)))
+
+
+@_jit
+def _nb_is_space(c):  # noqa: ANN001
+    """Whether code point `c` is white space (what `str.isspace` and `str.split` say)."""
+    if c <= 0x20:
+        return c == 0x20 or 0x09 <= c <= 0x0D or 0x1C <= c <= 0x1F
+    if c < 0x85:
+        return False
+    return (c == 0x85 or c == 0xA0 or c == 0x1680 or 0x2000 <= c <= 0x200A or c == 0x2028 or c == 0x2029
+            or c == 0x202F or c == 0x205F or c == 0x3000)
 
 
 @_jit
@@ -195,11 +278,11 @@ def _nb_scratch(offsets, cfg, spans):  # noqa: ANN001
 @_jit
 def _nb_word_cache(n_chars, cfg):  # noqa: ANN001
     """An empty cache of the char n-gram columns of the words of a chunk of `n_chars` characters
-    ("wb" only: there a word's char n-grams depend on the word alone, and most words recur):
+    ("wb" and "ws" only, where a word's (token's) char n-grams depend on it alone, and most recur):
     (one 32-byte row a word: hash, length (0: free), offset into the pool, number of columns; the
     pool: each word's code points then its columns; [pool used, words, shift])."""
     cap = 0
-    if cfg[3] > 0 and not cfg[5]:
+    if cfg[3] > 0 and cfg[5] != _MODE_CHAR:
         cap = 16
         while cap < n_chars // 2 and cap < 1 << 15:
             cap *= 2
@@ -256,9 +339,19 @@ def _nb_remember_word(slot, cp, s, length, h, cols, a, b, cache):  # noqa: ANN00
 
 
 @_jit
-def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, ends, spans, cache):  # noqa: ANN001
-    """Columns of every n-gram of the document cp[a:b] into `cols` (spans into starts/ends if
-    `spans`); returns how many. ws, we, hw, pw: scratch for the words; cache: `_nb_word_cache`."""
+def _nb_word_gram(hw, pw, i, n):  # noqa: ANN001
+    """The polynomial hash of the word n-gram "w_i w_i+1 ... w_i+n-1" from the words' hashes and P**length."""
+    h = hw[i]
+    for j in range(i + 1, i + n):
+        h = (h * _UP + _USPACE) * pw[j] + hw[j]
+    return h
+
+
+@_jit
+def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, ends, spans, cache, kept):  # noqa: ANN001
+    """Columns of every n-gram of the document cp[a:b] that the pruning keeps (all if `kept` is None)
+    into `cols` (spans into starts/ends if `spans`); returns how many. ws, we, hw, pw: scratch for the
+    words; cache: `_nb_word_cache`, which holds the kept columns of a word's char n-grams."""
     half = cfg[0] // 2
     nw, i = 0, a
     while i < b:  # words: maximal runs of word characters, with their hashes and P**length
@@ -275,48 +368,69 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
         i = j
     m = 0
     if cfg[1] > 0:  # word n-grams: the hash of "w1 w2 ..." from the words' hashes
+        if kept is not None:  # the bits to test loaded first, side by side, rather than each when needed
+            for n in range(cfg[1], cfg[2] + 1):
+                for i in range(nw - n + 1):
+                    _nb_prefetch_kept(_nb_final(_nb_word_gram(hw, pw, i, n), seeds[_WORD, n]), _WORD, kept)
         for n in range(cfg[1], cfg[2] + 1):
             for i in range(nw - n + 1):
-                h = hw[i]
-                for j in range(i + 1, i + n):
-                    h = (h * _UP + _USPACE) * pw[j] + hw[j]
-                cols[m] = _nb_column(h, seeds[_WORD, n], half, 0)
+                f = _nb_final(_nb_word_gram(hw, pw, i, n), seeds[_WORD, n])
+                cols[m] = _nb_reduce(f, half, 0)
                 if spans:
                     starts[m], ends[m] = ws[i] - a, we[i + n - 1] - a
-                m += 1
+                m += _nb_kept(f, _WORD, kept)
     if cfg[3] > 0:
         lo, hi, size = cfg[3], cfg[4], cfg[0] - half
-        if cfg[5]:  # "char": over the document whole
+        if cfg[5] == _MODE_CHAR:  # over the document whole
             for i in range(a, b):
                 h = np.uint64(0)
                 for n in range(1, min(hi, b - i) + 1):
                     h = h * _UP + (np.uint64(cp[i + n - 1]) + _U1)
                     if n >= lo:
-                        cols[m] = _nb_column(h, seeds[_CHAR, n], size, half)
+                        f = _nb_final(h, seeds[_CHAR, n])
+                        cols[m] = _nb_reduce(f, size, half)
                         if spans:
                             starts[m], ends[m] = i - a, i - a + n
-                        m += 1
-        else:  # "wb": inside each word padded with a space on each side
-            for w in range(nw):
-                s, length = ws[w], we[w] - ws[w]
-                slot, at, count = _nb_find_word(cp, s, length, hw[w], cache) if not spans else (-1, 0, -1)
-                if count >= 0:
-                    cols[m : m + count] = cache[1][at : at + count]
-                    m += count
+                        m += _nb_kept(f, _CHAR, kept)
+            return m
+        if cfg[5] == _MODE_WS:  # the words become the tokens: maximal runs of non-space, with their hashes
+            nw, i = 0, a
+            while i < b:
+                if _nb_is_space(cp[i]):
+                    i += 1
                     continue
-                first = m
+                h, j = np.uint64(0), i
+                while j < b and not _nb_is_space(cp[j]):
+                    h = h * _UP + (np.uint64(cp[j]) + _U1)
+                    j += 1
+                ws[nw], we[nw], hw[nw] = i, j, h
+                nw += 1
+                i = j
+        for w in range(nw):  # "wb", "ws": inside each word (token) padded with a space on each side
+            s, length = ws[w], we[w] - ws[w]
+            slot, at, count = _nb_find_word(cp, s, length, hw[w], cache) if not spans else (-1, 0, -1)
+            if count >= 0:
+                cols[m : m + count] = cache[1][at : at + count]
+                m += count
+                continue
+            first = m
+            for probing in range(1 if kept is not None else 0, -1, -1):  # pruning: the bits to test loaded first
                 for i in range(length + 2):
                     h = np.uint64(0)
                     for n in range(1, min(hi, length + 2 - i) + 1):
                         k = i + n - 1  # position in the padded word
                         h = h * _UP + (_USPACE if k == 0 or k == length + 1 else np.uint64(cp[s + k - 1]) + _U1)
                         if n >= lo:
-                            cols[m] = _nb_column(h, seeds[_CHAR, n], size, half)
+                            f = _nb_final(h, seeds[_CHAR, n])
+                            if probing:  # side by side, rather than each when it is tested
+                                _nb_prefetch_kept(f, _CHAR, kept)
+                                continue
+                            cols[m] = _nb_reduce(f, size, half)
                             if spans:  # the padding clipped off
                                 starts[m] = s - a + min(max(i - 1, 0), length)
                                 ends[m] = s - a + min(i + n - 1, length)
-                            m += 1
-                _nb_remember_word(slot, cp, s, length, hw[w], cols, first, m, cache)
+                            m += _nb_kept(f, _CHAR, kept)  # without a branch: a pruned n-gram is overwritten
+            _nb_remember_word(slot, cp, s, length, hw[w], cols, first, m, cache)
     return m
 
 
@@ -383,9 +497,9 @@ def _nb_weigh(cols, counts, nd, idf, weights, tf, norm, tf_table, values):  # no
 
 
 @_jit
-def _nb_count_chunk(cp, offsets, bmp, astral, cfg, seeds):  # noqa: ANN001
+def _nb_count_chunk(cp, offsets, bmp, astral, cfg, seeds, kept):  # noqa: ANN001
     """Raw counts of the documents cp[offsets[d]:offsets[d + 1]]: (counts, columns, nonzeros per row),
-    columns sorted within each row."""
+    columns sorted within each row; only the n-grams that `kept` keeps (all if it is None)."""
     ws, we, hw, pw, grams, starts, ends, keys, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
     cache, none = _nb_word_cache(cp.shape[0], cfg), np.empty(0, np.float32)
     n, bits = offsets.shape[0] - 1, 1
@@ -395,7 +509,7 @@ def _nb_count_chunk(cp, offsets, bmp, astral, cfg, seeds):  # noqa: ANN001
     row_nnz, packed, bins, total = np.zeros(n, np.int64), np.empty_like(slots), np.empty(256, np.int64), 0
     for d in range(n):
         m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
-                       starts, ends, False, cache)
+                       starts, ends, False, cache, kept)
         nd = _nb_count(grams, m, keys, dcols, dcounts, slots, none, 0)
         for t in range(nd):  # column and count in one int64, sorted by column
             slots[t] = (np.int64(dcols[t]) << 32) | dcounts[t]
@@ -431,6 +545,15 @@ def _nb_radix_sort(a, n, lo, hi, tmp, bins):  # noqa: ANN001
 
 
 @_jit
+def _nb_add_counts(df, cols):  # noqa: ANN001
+    """df[c] += 1 for each c in `cols`, saturating at the largest value of df's dtype."""
+    top = np.iinfo(df.dtype).max
+    for c in cols:
+        if df[c] < top:
+            df[c] += 1
+
+
+@_jit
 def _nb_grow(a, size, used):  # noqa: ANN001
     """A copy of a[:used] in a new array of `size` elements."""
     out = np.empty(size, a.dtype)
@@ -458,13 +581,14 @@ def _nb_weigh_chunk(counts, cols, row_nnz, idf, weights, tf, norm, tf_table, dat
 
 
 @_jit
-def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf, norm, tf_table, out, cache):  # noqa: ANN001
+def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf, norm, tf_table, out, cache,  # noqa: ANN001
+                       kept):
     """out[d] += (TF-IDF row of document d) @ coef, one document at a time, no matrix built.
 
     table[c] is (idf[c], coef[c, 0], ..., coef[c, k - 1], padding) in the dtype of coef (`_decision_table`):
     a distinct column costs one cache line, prefetched while the document's n-grams are counted, one
     document ahead of its use (document d is scored after document d + 1 is counted). `cache`: a
-    `_nb_word_cache`, kept from chunk to chunk (emptied when full)."""
+    `_nb_word_cache`, kept from chunk to chunk (emptied when full). `kept`: the pruning (None: none)."""
     ws, we, hw, pw, grams, starts, ends, keys, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
     values = np.empty(grams.shape[0], weights.dtype)
     flat, width, n = table.reshape(-1), table.shape[1], offsets.shape[0] - 1
@@ -473,7 +597,7 @@ def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf,
         if d < n:
             _nb_make_room(cache, 7 * (offsets[d + 1] - offsets[d]) + 8)
             m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
-                           starts, ends, False, cache)
+                           starts, ends, False, cache, kept)
             distinct[d & 1] = _nb_count(grams, m, keys, columns[d & 1], counts[d & 1], slots, flat, width)
         if d > 0:
             p = (d - 1) & 1
@@ -546,12 +670,12 @@ def _decision_table(idf: np.ndarray, coef: np.ndarray) -> np.ndarray:
 
 
 @_jit
-def _nb_occurrences(cp, bmp, astral, cfg, seeds):  # noqa: ANN001
-    """(column, start, end) of every n-gram occurrence of the one document cp."""
+def _nb_occurrences(cp, bmp, astral, cfg, seeds, kept):  # noqa: ANN001
+    """(column, start, end) of every n-gram occurrence of the one document cp that `kept` keeps."""
     offsets = np.array([0, cp.shape[0]], np.int64)
     ws, we, hw, pw, grams, starts, ends, _, _, _, _ = _nb_scratch(offsets, cfg, True)
     m = _nb_ngrams(cp, 0, cp.shape[0], bmp, astral, cfg, seeds, ws, we, hw, pw, grams, starts, ends, True,
-                   _nb_word_cache(0, cfg))
+                   _nb_word_cache(0, cfg), kept)
     return grams[:m], starts[:m], ends[:m]
 
 
@@ -583,11 +707,13 @@ def _nb_shares(cols, idf, weights, tf, norm, tf_table, shares):  # noqa: ANN001
 
 
 @_jit
-def _nb_explained_occurrences(cp, bmp, astral, cfg, seeds, where, idf, weights, tf, norm, tf_table, like):  # noqa: ANN001
+def _nb_explained_occurrences(cp, bmp, astral, cfg, seeds, where, idf, weights, tf, norm, tf_table, like,  # noqa: ANN001
+                              kept):
     """`HashingTfidf.occurrences` of the one document cp (its lower-cased form if the featuriser
     lower-cases, `where` mapping its positions to the text's): (column, start, end, value) sorted by
-    start, end, column, as `np.lexsort((col, end, start))` sorts them; values in the dtype of `like`."""
-    col, start, end = _nb_occurrences(cp, bmp, astral, cfg, seeds)
+    start, end, column, as `np.lexsort((col, end, start))` sorts them; values in the dtype of `like`.
+    A pruned n-gram (see `kept`) has no occurrence."""
+    col, start, end = _nb_occurrences(cp, bmp, astral, cfg, seeds, kept)
     m = col.shape[0]
     mapped_start, mapped_end = np.empty(m, np.int64), np.empty(m, np.int64)
     for i in range(m):  # `_map_spans`
@@ -609,10 +735,11 @@ def _tf_table() -> np.ndarray:
     return table
 
 
-def _count_chunk(docs: list[str], spec: _Spec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raw n-gram counts of `docs` as CSR pieces: (counts, columns, nonzeros per row)."""
+def _count_chunk(docs: list[str], spec: _Spec, kept: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw n-gram counts of `docs` as CSR pieces: (counts, columns, nonzeros per row); only the
+    n-grams that the bitset `kept` keeps (`_pruning`), all if it is None."""
     cp, offsets, astral = _encode(docs)
-    return _nb_count_chunk(cp, offsets, _bmp_word_table(), astral, *_kernel_spec(spec))
+    return _nb_count_chunk(cp, offsets, _bmp_word_table(), astral, *_kernel_spec(spec), kept)
 
 
 def _checked_coef(coef: np.ndarray, n_features: int) -> np.ndarray:
@@ -667,15 +794,17 @@ class DecisionKernel:
     shape (n_docs, k)) for the documents encoded as `cp` (uint32 code points end to end, as
     `moderation.normalize.normalize_encoded` gives them, lower-cased if the featuriser lower-cases)
     and `offsets` (int64, where each starts and the last ends). Holds no lock, only arrays: threads
-    and processes may share it. `table` is idf and coef side by side, as the kernel reads them."""
+    and processes may share it. `table` is idf and coef side by side, as the kernel reads them; `kept`
+    the featuriser's pruning bitset (`_py_kept`; empty: nothing pruned)."""
 
-    _fields = ("cfg", "seeds", "idf", "weights", "tf", "norm", "coef")
+    _fields = ("cfg", "seeds", "idf", "weights", "tf", "norm", "coef", "kept")
     __slots__ = (*_fields, "table", "_caches")
 
     def __init__(self, cfg: np.ndarray, seeds: np.ndarray, idf: np.ndarray, weights: np.ndarray, tf: int,
-                 norm: int, coef: np.ndarray) -> None:
+                 norm: int, coef: np.ndarray, kept: np.ndarray | None = None) -> None:
         self.cfg, self.seeds, self.idf, self.weights, self.tf, self.norm, self.coef = (
             cfg, seeds, idf, weights, tf, norm, coef)
+        self.kept = np.zeros(0, np.uint64) if kept is None else kept
         self.table = _decision_table(idf, coef)
         self._caches = threading.local()  # each thread's word cache, kept from call to call
 
@@ -692,28 +821,33 @@ class DecisionKernel:
         if cache is None or 2 * cache[0].shape[0] < min(len(cp), 1 << 16):
             cache = self._caches.cache = _nb_word_cache(len(cp), self.cfg)
         _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, self.cfg, self.seeds, self.table,
-                           self.weights, self.tf, self.norm, _tf_table(), out, cache)
+                           self.weights, self.tf, self.norm, _tf_table(), out, cache, _pruning(self.kept))
         return out
 
     def with_coef(self, coef: np.ndarray) -> "DecisionKernel":
         """The same kernel with other weights `coef` (checked: shape (n_features, k))."""
         return DecisionKernel(self.cfg, self.seeds, self.idf, self.weights, self.tf, self.norm,
-                              _checked_coef(coef, self.idf.shape[0]))
+                              _checked_coef(coef, self.idf.shape[0]), self.kept)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The kernel as named arrays (what `np.savez` writes); `DecisionKernel.from_arrays` reads them back."""
-        return {"cfg": self.cfg, "seeds": self.seeds, "idf": self.idf, "weights": self.weights,
-                "tf": np.array(self.tf, np.int64), "norm": np.array(self.norm, np.int64), "coef": self.coef}
+        arrays = {"cfg": self.cfg, "seeds": self.seeds, "idf": self.idf, "weights": self.weights,
+                  "tf": np.array(self.tf, np.int64), "norm": np.array(self.norm, np.int64), "coef": self.coef}
+        return arrays | ({"kept": self.kept} if len(self.kept) else {})  # as before pruning existed, without
 
     @classmethod
     def from_arrays(cls, arrays: "dict[str, np.ndarray]", where: str = "arrays") -> "DecisionKernel":
-        """The kernel saved by `arrays()`, checked; ValueError naming `where` and the bad array."""
-        missing = [name for name in cls._fields if name not in arrays]
+        """The kernel saved by `arrays()`, checked; ValueError naming `where` and the bad array. Arrays
+        without `kept` (saved before pruning existed, or with nothing pruned) prune nothing."""
+        missing = [name for name in cls._fields if name not in arrays and name != "kept"]
         if missing:
             raise ValueError(f"{where}: no {', '.join(missing)} array")
         cfg, seeds, idf, weights, coef = (np.asarray(arrays[name]) for name in ("cfg", "seeds", "idf", "weights", "coef"))
+        kept = np.asarray(arrays.get("kept", np.zeros(0, np.uint64)))
+        words = kept.shape[0] if kept.ndim == 1 else 0
         checks = (
-            ("cfg", cfg.dtype == np.int64 and cfg.shape == (6,) and cfg[0] >= 2, "6 int64 values"),
+            ("cfg", cfg.dtype == np.int64 and cfg.shape == (6,) and cfg[0] >= 2 and cfg[5] in _CHAR_MODES.values(),
+             "6 int64 values, the last 0, 1 or 2"),
             ("seeds", seeds.dtype == np.uint64 and seeds.ndim == 2 and seeds.shape[0] == 3, "uint64 of shape (3, n)"),
             ("idf", idf.dtype == np.float32 and cfg.shape == (6,) and idf.shape == (cfg[0],), "float32 of shape (n_features,)"),
             ("weights", weights.dtype in (np.float32, np.float64) and weights.shape == (2,), "2 float32 or float64"),
@@ -721,13 +855,15 @@ class DecisionKernel:
              "float32 or float64 of shape (n_features, k)"),
             ("tf", int(arrays["tf"]) in (_TF_BINARY, _TF_SUBLINEAR, _TF_RAW), "0, 1 or 2"),
             ("norm", int(arrays["norm"]) in _NORMS.values(), "0, 1 or 2"),
+            ("kept", kept.dtype == np.uint64 and kept.ndim == 1 and words & (words - 1) == 0,
+             "uint64 of shape (2**k,)"),
         )
         for name, ok, expected in checks:
             if not ok:
                 value = np.asarray(arrays[name])
                 raise ValueError(f"{where}: {name} must be {expected}, found {value.dtype} {value.shape}")
         return cls(cfg, seeds, np.ascontiguousarray(idf), np.ascontiguousarray(weights), int(arrays["tf"]),
-                   int(arrays["norm"]), np.ascontiguousarray(coef))
+                   int(arrays["norm"]), np.ascontiguousarray(coef), np.ascontiguousarray(kept))
 
 
 def decide(kernel: DecisionKernel, chunks: list[list[str]],

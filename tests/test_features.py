@@ -256,7 +256,8 @@ def test_joblib_round_trip_gives_identical_output(make, tmp_path) -> None:
     assert all(np.array_equal(a, b) for a, b in zip(back.occurrences(TEXTS[0]), vec.occurrences(TEXTS[0])))
 
 
-def test_hashing_pickle_holds_only_idf_and_parameters(fitted: HashingTfidf, tmp_path) -> None:
-    assert [k for k in vars(fitted) if k.endswith("_")] == ["idf_"]
+def test_hashing_pickle_holds_only_idf_pruning_and_parameters(fitted: HashingTfidf, tmp_path) -> None:
+    assert sorted(k for k in vars(fitted) if k.endswith("_")) == ["idf_", "kept_"]
+    assert fitted.kept_.dtype == np.uint64 and fitted.kept_.shape == (0,)  # nothing pruned
     joblib.dump(fitted, tmp_path / "vec.joblib")
     assert (tmp_path / "vec.joblib").stat().st_size < fitted.idf_.nbytes + 4096

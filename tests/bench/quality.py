@@ -92,6 +92,9 @@ def main() -> int:
     parser.add_argument("--against-sklearn", action="store_true",
                         help="also cross-validate the same model with SklearnTfidf(word_weight=2) as featuriser "
                              "and print both ROC-AUCs per category (the featuriser must be within 0.005)")
+    parser.add_argument("--featurizer", default=None, metavar="JSON",
+                        help="the featuriser's parameters instead of TrainConfig's, e.g. "
+                             "'{\"word_weight\": 2.0, \"n_features\": 262144, \"char_mode\": \"ws\"}'")
     parser.add_argument("--update-card", default=None, metavar="MODEL_DIR",
                         help="record the table in this model's card (its training files must match --labels)")
     args = parser.parse_args()
@@ -102,6 +105,13 @@ def main() -> int:
     terms_path = Path(args.policy).parent / "identity_terms.toml"
     examples = prepare(labels, policy, IdentityTerms.load(terms_path) if terms_path.is_file() else None)
     config = TrainConfig(folds=args.folds)
+    if args.featurizer is not None:
+        try:
+            config.featurizer = json.loads(args.featurizer)
+        except json.JSONDecodeError as exc:
+            parser.error(f"--featurizer: not JSON: {exc}")
+        if not isinstance(config.featurizer, dict):
+            parser.error(f"--featurizer: expected a JSON object, got {args.featurizer!r}")
     _, X = featurize(examples, config)
     nnz_per_comment = X.nnz / X.shape[0]
     proba, _, thresholds, _ = held_out(X, examples, policy, config)
