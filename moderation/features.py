@@ -227,7 +227,7 @@ class HashingTfidf(TransformerMixin, BaseEstimator):
             raise ValueError("cannot fit on 0 documents")
         chunks = _chunks(texts)
         self.kept_ = self._fit_pruning(spec, chunks)
-        pieces = self._map(partial(_count_chunk, spec=spec, kept=kernels._pruning(self.kept_)), chunks)
+        pieces = self._map(partial(_count_chunk, spec=spec, kept=self._kept()), chunks)
         df = np.bincount(np.concatenate([cols for _, cols, _ in pieces]), minlength=spec.n_features)
         if self.use_idf:
             n = len(texts)  # without smoothing, a column never seen counts as seen once (matters if min_df=0)
