@@ -1,6 +1,8 @@
 """Scoring throughput: our model, all four categories, against alt-profanity-check's `predict_prob`.
 
-The corpus is the texts of the shipped label files, cycled to `--n` comments. The model is
+The corpus is the distinct texts of the shipped label files, in file order, cycled to `--n` comments
+(a text that several raters labelled is one comment, not one per rater row: a chunk of repeated
+texts would flatter any stage that looks at a distinct text once). The model is
 `models/current` if there is one; otherwise one is trained (without cross-validation) into a
 temporary directory, and the script says so. Each measurement runs in a fresh process (spawned),
 which reports its own peak RSS; every figure is from one process. Prints a table; asserts nothing.
@@ -43,11 +45,11 @@ class Setup:
 
 
 def load_corpus(n: int) -> list[str]:
-    """`n` comments: the texts of the shipped label files, cycled."""
+    """`n` comments: the distinct texts of the shipped label files, in order of first use, cycled."""
     from moderation.labels import load_labels
     from moderation.policy import Policy
 
-    texts = load_labels([ROOT / "labels"], Policy.load(ROOT / "labels" / "policy.toml")).texts
+    texts = list(dict.fromkeys(load_labels([ROOT / "labels"], Policy.load(ROOT / "labels" / "policy.toml")).texts))
     if not texts:
         raise SystemExit(f"no texts in {ROOT / 'labels'}")
     return list(itertools.islice(itertools.cycle(texts), n))
@@ -252,7 +254,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
         model_dir, origin = model_directory(scratch)  # in a child too: a child inherits its parent's peak RSS
         mean = in_fresh_process(mean_length, args.n)
-        print(f"corpus: {args.n:,} comments (label files cycled), mean {mean:.0f} chars; {origin}")
+        print(f"corpus: {args.n:,} comments (distinct label texts cycled), mean {mean:.0f} chars; {origin}")
         print(f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}; "
               f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         setups = [Setup(args.n, model_dir, args.chunk, n_jobs) for n_jobs in args.n_jobs]
