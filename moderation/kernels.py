@@ -137,8 +137,10 @@ def _kernel_spec(spec: _Spec) -> tuple[np.ndarray, np.ndarray]:
 
 @cache
 def _bmp_word_table() -> np.ndarray:
-    """`\\w` membership of every code point below 0x10000 (what `re` uses: isalnum or '_')."""
-    return np.fromiter((chr(c).isalnum() or c == 95 for c in range(0x10000)), bool, 0x10000)
+    """`\\w` membership of every code point below 0x10000 (what `re` uses: isalnum or '_'), by numpy's
+    `isalnum` over the code points as strings of one character (as `str.isalnum` judges them)."""
+    bmp = np.arange(0x10000, dtype="<u4")
+    return np.char.isalnum(bmp.view("<U1")) | (bmp == ord("_"))
 
 
 def _is_word(cp: np.ndarray) -> np.ndarray:

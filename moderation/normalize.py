@@ -601,10 +601,17 @@ _STEPS = (_fold_lookalikes, _join_spaced, _unleet, _collapse_repeats)
 
 
 @cache
+def _bmp() -> np.ndarray:
+    """Every code point below 0x10000, surrogates included, in order, as numpy strings of one
+    character: numpy's string predicates (`np.char.isalnum` ...) judge them as `str`'s methods do
+    (NUL, numpy's empty string, is none of them either), several times faster than a loop in Python."""
+    return np.arange(0x10000, dtype="<u4").view("<U1")
+
+
+@cache
 def _char_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per BMP code point: is it a letter (`[^\\W\\d_]`), a stand-in, a separator, a look-alike."""
-    chars = [chr(c) for c in range(0x10000)]
-    letter = np.array([c.isalnum() and not c.isdecimal() and c != "_" for c in chars])
+    """Per BMP code point: is it a letter (`[^\\W\\d_]`, `_is_letter`), a stand-in, a separator, a look-alike."""
+    letter = np.char.isalnum(_bmp()) & ~np.char.isdecimal(_bmp())  # "_" is not alphanumeric
     stand_in, separator, lookalike = (np.zeros(0x10000, bool) for _ in range(3))
     stand_in[[ord(c) for c in _STANDS_IN]] = True
     separator[[ord(c) for c in " .*~_-"]] = True
@@ -915,10 +922,8 @@ def _classes() -> np.ndarray:
     letter, stand_in, separator, lookalike = _char_tables()
     lead, trail, digit = (np.zeros(0x10000, bool) for _ in range(3))
     lead[_LEADS], trail[_TRAILS], digit[ord("0") : ord("9") + 1] = True, True, True
-    chars = [chr(c) for c in range(0x10000)]
-    word = np.array([c.isalnum() or c == "_" for c in chars])
-    space = np.array([c.isspace() for c in chars])
-    numeric = np.array([c.isdigit() for c in chars])
+    word = np.char.isalnum(_bmp()) | (np.arange(0x10000) == ord("_"))
+    space, numeric = np.char.isspace(_bmp()), np.char.isdigit(_bmp())
     leet = np.zeros(0x10000, bool)
     leet[[ord(c) for c in _LEET_CHARS]] = True
     return (letter * folding.LETTER | stand_in * folding.STAND_IN | separator * folding.SEPARATOR

@@ -81,3 +81,33 @@ def test_module_runs_as_a_command():
     done = subprocess.run([sys.executable, "-m", "moderation.cli", "--help"], capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
     assert done.returncode == 0 and "train" in done.stdout
+
+
+def test_score_starts_up_with_the_cycle_collector_paused_then_frozen(tmp_path, models_dir, monkeypatch, capsys):
+    """`moderation score` loads the model with the cyclic collector paused and freezes what the
+    start-up allocated (numba's modules, the kernels), so that neither the collections of the run
+    nor the interpreter's exit walk it; the scoring itself runs with the collector on."""
+    import gc
+
+    import moderation.batch
+    import moderation.model
+
+    enabled = {}
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            enabled[name] = gc.isenabled()
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(moderation.model, "load_model", spy("load_model", moderation.model.load_model))
+    monkeypatch.setattr(moderation.batch, "score_files", spy("score_files", moderation.batch.score_files))
+    gc.unfreeze()
+    try:
+        assert main(["score", str(ROOT / "seeds"), "--out", str(tmp_path / "s.jsonl"), "--model", str(models_dir),
+                     "--workers", "1", "--quiet"]) == 0
+        assert enabled == {"load_model": False, "score_files": True}
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert "scored 48 of 49" in capsys.readouterr().out
