@@ -127,3 +127,43 @@ def test_scores_are_rounded_as_python_rounds():
     expected = [round(x, 6) for x in values.ravel().tolist()]
     got = _round6(values).ravel().tolist()
     assert [repr(x) for x in got] == [repr(x) for x in expected]
+
+
+def _dumped(scores: list[list[float]], categories: tuple[str, ...]) -> bytes:
+    """The JSON Lines of records holding only `scores`, as `_jsonl` writes them: the score objects by `repr`."""
+    from moderation.records import _scores_template
+
+    template = _scores_template(categories)
+    return "".join(f'{{"id": "c{i}", "article": null, "number": null, "parent": null, "author": null, '
+                   f'"scores": {template % tuple(row)}, "decision": "allow", "violations": [], "review": [], '
+                   f'"note": ""}}\n' for i, row in enumerate(scores)).encode("utf-8")
+
+
+def _verdicts_of(scores: list[list[float]]):
+    from moderation.records import Verdicts
+
+    n = len(scores)
+    return Verdicts([""] * n, list(range(n)), scores, ["allow"] * n, [()] * n, [()] * n)
+
+
+def test_score_objects_are_the_reprs_of_every_millionth():
+    import numpy as np
+
+    from moderation.records import _fill_scores
+
+    millionths = np.arange(1_000_001, dtype=np.int64)
+    got = _fill_scores(b"\0\n" * len(millionths), millionths.reshape(-1, 1), ("p",)).decode("ascii").split("\n")
+    assert got[:-1] == [f'{{"p": {m / 1e6!r}}}' for m in range(1_000_001)]
+
+
+@pytest.mark.parametrize("scores", [
+    [[0.0, 1.0, 0.0001, 5e-06], [4.2e-05, 4e-05, 0.123456, 0.5], [0.99999, 1e-06, 9.9e-05, 0.1]],
+    [[0.5, float("nan"), 0.1, 0.2]], [[0.5, -0.0, 0.1, 0.2]], [[1e-07, 0.5, 0.1, 0.2]], [[1.5, 0.5, 0.1, 0.2]],
+])
+def test_jsonl_scores_are_their_reprs_whatever_the_values(scores):
+    from moderation.records import _jsonl
+
+    categories = ("profanity", "personal_attack", "identity_attack", "threat")
+    chunk = [Comment(id=f"c{i}", article=None, number=None, position=i + 1, parent=None, author=None, text="t",
+                     is_reply=False) for i in range(len(scores))]
+    assert _jsonl(chunk, _verdicts_of(scores), categories) == _dumped(scores, categories)
