@@ -98,11 +98,17 @@ def assess_support_many(texts: list[str]) -> list[Support]:
     [True, False]
     """
     cleaned = [_without_links(t) for t in texts]
-    out: list[Support | None] = [_mostly_common(t) if t.isascii() else None for t in cleaned]
+    return _assess_cleaned(cleaned, [_mostly_common(t) if t.isascii() else None for t in cleaned],
+                           [t.isascii() or _latin_only(t) for t in cleaned])
+
+
+def _assess_cleaned(cleaned: list[str], out: list[Support | None], latin: list[bool]) -> list[Support]:
+    """`assess_support_many` of texts whose links are blanked (`cleaned`), given `_mostly_common` of
+    the ASCII ones (or None where it is known to be None) and which of them are ASCII or `_latin_only`."""
     words = [None if support else _ascii_words(t) if t.isascii() else _WORD.findall(t)
              for t, support in zip(cleaned, out)]
     out = [support or (_common_english(t, w) if t.isascii() else None) for t, w, support in zip(cleaned, words, out)]
-    pending = [i for i, t in enumerate(cleaned) if out[i] is None and not t.isascii() and not _latin_only(t)]
+    pending = [i for i, t in enumerate(cleaned) if out[i] is None and not latin[i]]
     # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it
     normalized = dict(zip(pending, normalize_batch([cleaned[i] for i in pending])))
     for i, support in enumerate(out):
@@ -157,10 +163,22 @@ def _without_links(text: str) -> str:
     Only the pieces between spaces that hold "@", "://" or "www." are searched: a link or an
     address holds no white space and one of those, and the pattern looks at nothing around a match.
     """
-    if "@" in text or "://" in text or "www." in text:
-        return " ".join([_IGNORED.sub(" ", piece) if "@" in piece or "://" in piece or "www." in piece else piece
-                         for piece in text.split(" ")])
-    return text
+    if "@" not in text and "://" not in text and "www." not in text:
+        return text
+    spans = set()
+    for mark in ("@", "://", "www."):
+        at = text.find(mark)
+        while at >= 0:
+            end = text.find(" ", at)
+            end = len(text) if end < 0 else end
+            spans.add((text.rfind(" ", 0, at) + 1, end))
+            at = text.find(mark, end)
+    pieces, at = [], 0
+    for start, end in sorted(spans):
+        pieces += [text[at:start], _IGNORED.sub(" ", text[start:end])]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 def _mostly_common(text: str) -> Support | None:
@@ -323,7 +341,10 @@ def supported_many(texts: list[str]) -> list[bool]:
         for i in np.asarray(group, dtype=np.int64)[passes].tolist():
             out[i] = True
     rest = [i for i, supported in enumerate(out) if supported is None]
-    for i, support in zip(rest, assess_support_many([texts[i] for i in rest])):
+    # the texts left failed `_mostly_common` if ASCII; `_latin_only` was told for the others
+    latin_only = set(ascii).union(latin)
+    for i, support in zip(rest, _assess_cleaned([cleaned[i] for i in rest], [None] * len(rest),
+                                                [i in latin_only for i in rest])):
         out[i] = support.supported
     return out
 

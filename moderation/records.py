@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from json.encoder import encode_basestring
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -152,13 +152,13 @@ def verdicts(model, comments: Sequence) -> Verdicts:
     over_reject = matrix >= reject
     in_review = (matrix >= review) & ~over_reject
     codes = (over_reject @ (1 << np.arange(k)) + in_review @ (1 << np.arange(k, 2 * k))).tolist()
-    outcomes = list(map(_outcomes(tuple(categories)), codes))
-    decisions = [d for d, _, _ in outcomes]
-    violations = [v for _, v, _ in outcomes]
-    reviews = [r for _, _, r in outcomes]
+    outcome = _outcomes(tuple(categories))
+    decisions = list(map(outcome.decision.__getitem__, codes))
+    violations = list(map(outcome.violations.__getitem__, codes))
+    reviews = list(map(outcome.review.__getitem__, codes))
     policy = model.policy
-    all_hits = policy.lexicon_hits_many(texts)
-    for j, hits in enumerate(all_hits):
+    found = policy.lexicon_hits_found(texts)
+    for j, hits in found.items():
         if hits:  # rare: the word list can change the decision; the policy decides this one itself
             decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
             decisions[j] = decision.decision
@@ -167,7 +167,7 @@ def verdicts(model, comments: Sequence) -> Verdicts:
     rejected = [j for j, decision in enumerate(decisions) if decision == "reject" and may_review(texts[j])]
     moved = review_quoted_many(model, [texts[j] for j in rejected],  # quoting an attack is not one (as in `Model.assess`)
                                [Decision("reject", list(violations[j]), list(reviews[j]), []) for j in rejected],
-                               [all_hits[j] for j in rejected])
+                               [found.get(j) or [] for j in rejected])
     for j, decision in zip(rejected, moved):
         decisions[j] = decision.decision
         violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
@@ -255,19 +255,34 @@ def _threshold_arrays(model) -> tuple[np.ndarray, np.ndarray]:
     return np.array(reject, dtype=np.float64), np.array(review, dtype=np.float64)
 
 
+class _ByCode(dict):
+    """One part (0: decision, 1: violations, 2: review categories) of what `Policy.decide` says
+    without word-list hits, per bit code of (over reject, in review band) per category; filled as
+    codes come."""
+
+    def __init__(self, categories: tuple[str, ...], part: int) -> None:
+        super().__init__()
+        self.categories, self.part = categories, part
+
+    def __missing__(self, code: int) -> object:
+        k = len(self.categories)
+        violations = tuple(c for j, c in enumerate(self.categories) if code >> j & 1)
+        review = tuple(c for j, c in enumerate(self.categories) if code >> (k + j) & 1)
+        value = (("reject" if violations else "review" if review else "allow"), violations, review)[self.part]
+        self[code] = value
+        return value
+
+
+class _Outcomes(NamedTuple):
+    decision: _ByCode
+    violations: _ByCode
+    review: _ByCode
+
+
 @lru_cache(maxsize=64)
-def _outcomes(categories: tuple[str, ...]):
-    """A function: the bit code of (over reject, in review band) per category -> (decision,
-    violations, review), as `Policy.decide` says without word-list hits."""
-    k = len(categories)
-
-    @lru_cache(maxsize=None)
-    def outcome(code: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-        violations = tuple(c for j, c in enumerate(categories) if code >> j & 1)
-        review = tuple(c for j, c in enumerate(categories) if code >> (k + j) & 1)
-        return ("reject" if violations else "review" if review else "allow"), violations, review
-
-    return outcome
+def _outcomes(categories: tuple[str, ...]) -> _Outcomes:
+    """The decision, violations and review categories of each bit code, for `categories`."""
+    return _Outcomes(*(_ByCode(categories, part) for part in range(3)))
 
 
 def _json(value: object) -> str:
