@@ -20,6 +20,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from json.encoder import encode_basestring
 from typing import NamedTuple, Sequence
 
@@ -34,6 +35,7 @@ __all__ = ["Summary", "ScoredChunk", "Verdicts", "parquet_schema", "record_colum
            "verdicts"]
 
 NO_ARTICLE = "(no article)"
+_TEXT = attrgetter("text")
 
 
 @dataclass
@@ -132,16 +134,21 @@ def record_columns(categories: Sequence[str]) -> list[str]:
 def verdicts(model, comments: Sequence) -> Verdicts:
     """Scores and decisions for a chunk of comments; those that cannot be scored get a note."""
     notes = [""] * len(comments)
-    rows = [-1] * len(comments)
-    texts: list[str] = []
+    texts = list(map(_TEXT, comments))
     max_chars = model.policy.max_chars
-    for i, comment in enumerate(comments):
-        text = comment.text or ""
-        if isinstance(text, str) and len(text) <= max_chars and not text.isspace() and text:
-            rows[i] = len(texts)
-            texts.append(text)
-        else:
-            notes[i] = _note(model, text)
+    if set(map(type, texts)) <= {str} and all(texts) and max(map(len, texts), default=0) <= max_chars \
+            and not any(map(str.isspace, texts)):  # the usual chunk: every comment can be scored
+        rows = list(range(len(texts)))
+    else:
+        rows = [-1] * len(comments)
+        texts = []
+        for i, comment in enumerate(comments):
+            text = comment.text or ""
+            if isinstance(text, str) and len(text) <= max_chars and not text.isspace() and text:
+                rows[i] = len(texts)
+                texts.append(text)
+            else:
+                notes[i] = _note(model, text)
     categories = model.categories
     k = len(categories)
     proba = model.predict_proba(texts) if texts else np.zeros((0, k))
