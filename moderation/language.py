@@ -165,6 +165,17 @@ def _without_links(text: str) -> str:
     """
     if "@" not in text and "://" not in text and "www." not in text:
         return text
+    pieces, at = [], 0
+    for start, end in _link_pieces(text):
+        pieces += [text[at:start], _IGNORED.sub(" ", text[start:end])]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def _link_pieces(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of the pieces between spaces of `text` that hold "@", "://" or "www.", in
+    order, found by `str.find` (a regular expression of the marks tries every position)."""
     spans = set()
     for mark in ("@", "://", "www."):
         at = text.find(mark)
@@ -173,12 +184,7 @@ def _without_links(text: str) -> str:
             end = len(text) if end < 0 else end
             spans.add((text.rfind(" ", 0, at) + 1, end))
             at = text.find(mark, end)
-    pieces, at = [], 0
-    for start, end in sorted(spans):
-        pieces += [text[at:start], _IGNORED.sub(" ", text[start:end])]
-        at = end
-    pieces.append(text[at:])
-    return "".join(pieces)
+    return sorted(spans)
 
 
 def _mostly_common(text: str) -> Support | None:

@@ -210,3 +210,41 @@ def test_supported_many_answers_as_the_full_check_on_every_label_and_seed_text(l
 
     texts = label_and_seed_texts + ["don’t you dare", "l’été est là", "it’s ’ the end", "\x01 the \x02 and"]
     assert language.supported_many(texts) == [s.supported for s in language.assess_support_many(texts)]
+
+
+@pytest.mark.parametrize("text", ["a@b@c d", "www.x://y z@", "  @a  @b ", "x@y.z www.q.r http://s.t/u", "@@ :// www.",
+                                  "no mark at all", "@", "mail me@x.org, or www.y.org", "end www."])
+def test_link_pieces_are_the_pieces_between_spaces_that_hold_a_mark(text):
+    from moderation.language import _link_pieces
+
+    pieces, at = [], 0
+    for piece in text.split(" "):
+        if "@" in piece or "://" in piece or "www." in piece:
+            pieces.append((at, at + len(piece)))
+        at += len(piece) + 1
+    assert _link_pieces(text) == pieces
+
+
+def test_supported_many_checks_a_repeated_text_once(monkeypatch):
+    from moderation import language
+
+    texts = [ARAM, "You are all liars", ARAM, "Россия и Армения", "You are all liars", "👍👍", ARAM]
+    expected = [assess_support(t).supported for t in texts]
+    seen = []
+    distinct = language._supported_distinct
+    monkeypatch.setattr(language, "_supported_distinct", lambda batch: seen.append(list(batch)) or distinct(batch))
+    assert language.supported_many(texts) == expected
+    assert seen == [[ARAM, "You are all liars", "Россия и Армения", "👍👍"]]
+
+
+def test_the_full_check_of_cleaned_texts_is_assess_support_s(label_and_seed_texts):
+    from moderation.language import _assess_cleaned, _latin_only, _mostly_common, _without_links, assess_support_many
+
+    texts = label_and_seed_texts[:3000] + ["уоu аrе аn іdіоt", "see www.x.org", "Россия и Армения", "a"]
+    cleaned = [_without_links(t) for t in texts]
+    mostly = [_mostly_common(t) if t.isascii() else None for t in cleaned]
+    latin = [t.isascii() or _latin_only(t) for t in cleaned]
+    assert _assess_cleaned(cleaned, mostly, latin) == assess_support_many(texts)
+    # what `_mostly_common` settles, the rest of the check settles the same way
+    assert [s.supported for s in _assess_cleaned(cleaned, [None] * len(texts), latin)] == \
+        [s.supported for s in assess_support_many(texts)]

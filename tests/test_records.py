@@ -167,3 +167,39 @@ def test_jsonl_scores_are_their_reprs_whatever_the_values(scores):
     chunk = [Comment(id=f"c{i}", article=None, number=None, position=i + 1, parent=None, author=None, text="t",
                      is_reply=False) for i in range(len(scores))]
     assert _jsonl(chunk, _verdicts_of(scores), categories) == _dumped(scores, categories)
+
+
+def test_outcomes_of_every_code_are_the_policy_s_decisions(policy):
+    from itertools import product
+
+    from moderation.records import _outcomes
+
+    categories = tuple(policy.names)
+    outcome = _outcomes(categories)
+    for levels in product((0.0, 0.5, 0.99), repeat=len(categories)):  # under review, in review, over reject
+        scores = dict(zip(categories, levels))
+        code = sum(1 << j for j, p in enumerate(levels) if p == 0.99)
+        code += sum(1 << (len(categories) + j) for j, p in enumerate(levels) if p == 0.5)
+        decision = policy.decide(scores, {c: {"reject": 0.9, "review": 0.4} for c in categories})
+        assert (outcome.decision[code], outcome.violations[code], outcome.review[code]) == (
+            decision.decision, tuple(decision.violations), tuple(decision.review))
+
+
+def test_a_chunk_of_texts_that_can_all_be_scored_and_one_with_repeats(model):
+    texts = [t for t in TEXTS if t.strip() and len(t) <= 20_000]
+    for chunk in (comments(texts, archive=True), comments(texts * 3 + texts[::-1], archive=False)):
+        expected = expected_records(model, chunk)
+        assert score_chunk(model, chunk, ".jsonl").payload == \
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in expected).encode("utf-8")
+        v = verdicts(model, chunk)
+        assert v.rows == list(range(len(chunk))) and v.notes == [""] * len(chunk)
+
+
+def test_a_text_that_is_a_str_subclass_or_none_takes_the_checks(model):
+    class Text(str):
+        pass
+
+    chunk = comments([Text("you are an idiot"), "thank you"]) + [
+        Comment(id="none", article=None, number=None, position=3, parent=None, author=None, text=None, is_reply=False)]
+    v = verdicts(model, chunk)
+    assert v.rows == [0, 1, -1] and v.notes[2] == "empty comment"
