@@ -334,17 +334,8 @@ def supported_many(texts: list[str]) -> list[bool]:
     The count settles a text, URLs and addresses blanked, that is ASCII (`_mostly_common_counts`'
     test), or whose letters are all Latin to the model (`_latin_only`): then the full check's
     `_common_english` counts as many words and the same common ones, the words with a letter
-    outside ASCII or a "’" never being common (`_kernel_marks` marks them so). A text that comes
-    again (a repost, a copied comment) is checked once.
+    outside ASCII or a "’" never being common (`_kernel_marks` marks them so).
     """
-    distinct = list(dict.fromkeys(texts))
-    if len(distinct) == len(texts):
-        return _supported_distinct(distinct)
-    return list(map(dict(zip(distinct, _supported_distinct(distinct))).__getitem__, texts))
-
-
-def _supported_distinct(texts: list[str]) -> list[bool]:
-    """`supported_many` of texts that are all different."""
     out: list[bool | None] = [None] * len(texts)
     cleaned = [_without_links(text) for text in texts]
     ascii = [i for i, text in enumerate(cleaned) if text.isascii()]

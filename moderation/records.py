@@ -170,20 +170,14 @@ def verdicts(model, comments: Sequence) -> Verdicts:
             decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
             decisions[j] = decision.decision
             violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
-    # only a comment with a quotation mark or a counter-speech frame can move (`may_review`); a comment
-    # that comes again with the same outcome is looked at once
-    rejected: dict[tuple, list[int]] = {}
-    for j, decision in enumerate(decisions):
-        if decision == "reject":
-            rejected.setdefault((texts[j], violations[j], reviews[j]), []).append(j)
-    looked = [same for (text, _, _), same in rejected.items() if may_review(text)]
-    moved = review_quoted_many(model, [texts[same[0]] for same in looked],  # quoting an attack is not one (as in `Model.assess`)
-                               [Decision("reject", list(violations[j]), list(reviews[j]), []) for j, *_ in looked],
-                               [found.get(j) or [] for j, *_ in looked])
-    for same, decision in zip(looked, moved):
-        for j in same:
-            decisions[j] = decision.decision
-            violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
+    # only a comment with a quotation mark or a counter-speech frame can move (`may_review`)
+    rejected = [j for j, decision in enumerate(decisions) if decision == "reject" and may_review(texts[j])]
+    moved = review_quoted_many(model, [texts[j] for j in rejected],  # quoting an attack is not one (as in `Model.assess`)
+                               [Decision("reject", list(violations[j]), list(reviews[j]), []) for j in rejected],
+                               [found.get(j) or [] for j in rejected])
+    for j, decision in zip(rejected, moved):
+        decisions[j] = decision.decision
+        violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
     allowed = [j for j, decision in enumerate(decisions) if decision == "allow"]
     for j, supported in zip(allowed, supported_many([texts[j] for j in allowed])):
         if not supported:

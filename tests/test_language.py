@@ -225,18 +225,6 @@ def test_link_pieces_are_the_pieces_between_spaces_that_hold_a_mark(text):
     assert _link_pieces(text) == pieces
 
 
-def test_supported_many_checks_a_repeated_text_once(monkeypatch):
-    from moderation import language
-
-    texts = [ARAM, "You are all liars", ARAM, "Россия и Армения", "You are all liars", "👍👍", ARAM]
-    expected = [assess_support(t).supported for t in texts]
-    seen = []
-    distinct = language._supported_distinct
-    monkeypatch.setattr(language, "_supported_distinct", lambda batch: seen.append(list(batch)) or distinct(batch))
-    assert language.supported_many(texts) == expected
-    assert seen == [[ARAM, "You are all liars", "Россия и Армения", "👍👍"]]
-
-
 def test_the_full_check_of_cleaned_texts_is_assess_support_s(label_and_seed_texts):
     from moderation.language import _assess_cleaned, _latin_only, _mostly_common, _without_links, assess_support_many
 
