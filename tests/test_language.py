@@ -236,3 +236,18 @@ def test_the_full_check_of_cleaned_texts_is_assess_support_s(label_and_seed_text
     # what `_mostly_common` settles, the rest of the check settles the same way
     assert [s.supported for s in _assess_cleaned(cleaned, [None] * len(texts), latin)] == \
         [s.supported for s in assess_support_many(texts)]
+
+
+def test_the_compiled_blanking_of_links_is_the_pattern_s(label_and_seed_texts):
+    import random
+
+    from moderation.language import _IGNORED, _ascii_links_blanked
+
+    rng = random.Random(4)
+    pieces = ["@", "://", "www.", "http://", "https://", "https:/", "http", "ww", " ", "\t", "\x1c", "\x0b", "a", "Z",
+              "9", "_", ".", "+", "-", "x@y.z", "@b", "a.b", "-.", "..", "s", "w", "h", "\n", "!", "/", ":", "wwww."]
+    texts = [t for t in label_and_seed_texts if t.isascii()] + ["", "@", "a@b.c+d@e.f", "www.x@y.com", "@@x..y@z.q-"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 16))) for _ in range(30_000)]
+    expected = [_IGNORED.sub(lambda m: " " * (m.end() - m.start()), t) for t in texts]
+    assert _ascii_links_blanked(texts) == expected
+    assert _ascii_links_blanked([]) == []
