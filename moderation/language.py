@@ -31,6 +31,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import not_
 from typing import Iterator
 
 import numpy as np
@@ -98,11 +100,17 @@ def assess_support_many(texts: list[str]) -> list[Support]:
     [True, False]
     """
     cleaned = [_without_links(t) for t in texts]
-    out: list[Support | None] = [_mostly_common(t) if t.isascii() else None for t in cleaned]
+    return _assess_cleaned(cleaned, [_mostly_common(t) if t.isascii() else None for t in cleaned],
+                           [t.isascii() or _latin_only(t) for t in cleaned])
+
+
+def _assess_cleaned(cleaned: list[str], out: list[Support | None], latin: list[bool]) -> list[Support]:
+    """`assess_support_many` of texts whose links are blanked (`cleaned`), given `_mostly_common` of
+    the ASCII ones (or None where it is known to be None) and which of them are ASCII or `_latin_only`."""
     words = [None if support else _ascii_words(t) if t.isascii() else _WORD.findall(t)
              for t, support in zip(cleaned, out)]
     out = [support or (_common_english(t, w) if t.isascii() else None) for t, w, support in zip(cleaned, words, out)]
-    pending = [i for i, t in enumerate(cleaned) if out[i] is None and not t.isascii() and not _latin_only(t)]
+    pending = [i for i, t in enumerate(cleaned) if out[i] is None and not latin[i]]
     # the letters the model sees: "уоu аrе" in Cyrillic look-alikes is Latin to it
     normalized = dict(zip(pending, normalize_batch([cleaned[i] for i in pending])))
     for i, support in enumerate(out):
@@ -157,10 +165,130 @@ def _without_links(text: str) -> str:
     Only the pieces between spaces that hold "@", "://" or "www." are searched: a link or an
     address holds no white space and one of those, and the pattern looks at nothing around a match.
     """
-    if "@" in text or "://" in text or "www." in text:
-        return " ".join([_IGNORED.sub(" ", piece) if "@" in piece or "://" in piece or "www." in piece else piece
-                         for piece in text.split(" ")])
-    return text
+    if "@" not in text and "://" not in text and "www." not in text:
+        return text
+    pieces, at = [], 0
+    for start, end in _link_pieces(text):
+        pieces += [text[at:start], _IGNORED.sub(" ", text[start:end])]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
+
+
+def _link_pieces(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of the pieces between spaces of `text` that hold "@", "://" or "www.", in
+    order, found by `str.find` (a regular expression of the marks tries every position)."""
+    spans = set()
+    for mark in ("@", "://", "www."):
+        at = text.find(mark)
+        while at >= 0:
+            end = text.find(" ", at)
+            end = len(text) if end < 0 else end
+            spans.add((text.rfind(" ", 0, at) + 1, end))
+            at = text.find(mark, end)
+    return sorted(spans)
+
+
+def _ascii_links_blanked(texts: list[str]) -> list[str]:
+    """`_without_links` of each ASCII text, but each match blanked with as many spaces as it has
+    characters (the same words, at the same places), by `_nb_blank_links` over all the texts at once."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.frombuffer(bytearray("".join(texts).encode("ascii")), dtype=np.uint8)
+    if len(texts):
+        _blank_kernel()(data, offsets, _LINK_CLASSES)
+    blanked = data.tobytes().decode("ascii")
+    bounds = offsets.tolist()
+    return [blanked[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+@lru_cache(maxsize=1)
+def _blank_kernel():  # noqa: ANN202 - a numba dispatcher
+    """`_nb_blank_links` compiled (numba is imported only when a batch is blanked)."""
+    from moderation.kernels import _jit
+
+    return _jit(_nb_blank_links)
+
+
+def _nb_blank_links(data, offsets, classes):  # noqa: ANN001, ANN201
+    r"""Blank with spaces, in each ASCII text `data[offsets[i]:offsets[i + 1]]`, what `_IGNORED.sub`
+    replaces: scanning left to right, at each position the first of its branches that matches there
+    (a URL: "http://", "https://" or "www." and no white space; an address:
+    `[\w.+-]+@[\w-]+(?:\.[\w-]+)+`; a mention: "@" and word characters), and on after it.
+
+    `classes[c]` has bit 1 for a word character, 2 for one of an address's user part, 4 for one of
+    its domain, 8 for white space (as the pattern reads ASCII). An address's parts are the longest
+    runs of their characters: none of its "@" or "." is one, so a shorter run cannot be followed
+    by them; and the run of the user part is the same from each of its positions (kept in `run`).
+    """
+    for i in range(len(offsets) - 1):
+        lo, hi = offsets[i], offsets[i + 1]
+        p = lo
+        run = lo  # where the run of user-part characters holding p ends, if p < run
+        while p < hi:
+            c = data[p]
+            end = -1
+            if c == 104 or c == 119:  # "h", "w"
+                q = -1
+                if c == 104 and p + 4 <= hi and data[p + 1] == 116 and data[p + 2] == 116 and data[p + 3] == 112:
+                    r = p + 4 + (1 if p + 4 < hi and data[p + 4] == 115 else 0)  # "http", "https"
+                    if r + 3 <= hi and data[r] == 58 and data[r + 1] == 47 and data[r + 2] == 47:  # "://"
+                        q = r + 3
+                elif c == 119 and p + 4 <= hi and data[p + 1] == 119 and data[p + 2] == 119 and data[p + 3] == 46:
+                    q = p + 4  # "www."
+                if q >= 0 and q < hi and not classes[data[q]] & 8:
+                    end = q
+                    while end < hi and not classes[data[end]] & 8:
+                        end += 1
+            if end < 0 and classes[c] & 2:
+                if p >= run:
+                    run = p
+                    while run < hi and classes[data[run]] & 2:
+                        run += 1
+                if run < hi and data[run] == 64:  # "@"
+                    d = run + 1
+                    while d < hi and classes[data[d]] & 4:
+                        d += 1
+                    if d > run + 1:
+                        while d < hi and data[d] == 46:  # "."
+                            f = d + 1
+                            while f < hi and classes[data[f]] & 4:
+                                f += 1
+                            if f == d + 1:
+                                break
+                            end = d = f
+            if end < 0 and c == 64:
+                e = p + 1
+                while e < hi and classes[data[e]] & 1:
+                    e += 1
+                if e > p + 1:
+                    end = e
+            if end >= 0:
+                for q in range(p, end):
+                    data[q] = 32
+                p = end
+            else:
+                p += 1
+
+
+def _link_classes() -> np.ndarray:
+    """`_nb_blank_links`' character classes, as `_IGNORED` reads ASCII."""
+    classes = np.zeros(256, dtype=np.uint8)
+    for c in range(128):
+        char = chr(c)
+        if re.fullmatch(r"\w", char):
+            classes[c] |= 1 | 2 | 4
+        if char in ".+-":
+            classes[c] |= 2
+        if char == "-":
+            classes[c] |= 4
+        if re.fullmatch(r"\s", char):
+            classes[c] |= 8
+    return classes
+
+
+_LINK_CLASSES = _link_classes()
 
 
 def _mostly_common(text: str) -> Support | None:
@@ -313,9 +441,17 @@ def supported_many(texts: list[str]) -> list[bool]:
     outside ASCII or a "’" never being common (`_kernel_marks` marks them so).
     """
     out: list[bool | None] = [None] * len(texts)
-    cleaned = [_without_links(text) for text in texts]
-    ascii = [i for i, text in enumerate(cleaned) if text.isascii()]
-    latin = [i for i, text in enumerate(cleaned) if not text.isascii() and _latin_only(text)]
+    ascii_texts = list(map(str.isascii, texts))
+    others = list(compress(range(len(texts)), map(not_, ascii_texts)))
+    ascii = list(compress(range(len(texts)), ascii_texts))
+    cleaned = list(texts)
+    linked = [i for i in ascii if "@" in texts[i] or "://" in texts[i] or "www." in texts[i]]
+    for i, text in zip(linked, _ascii_links_blanked([texts[i] for i in linked])):
+        cleaned[i] = text  # blanked with as many spaces as a link has characters: the same words
+    for i in others:
+        cleaned[i] = _without_links(texts[i])
+    ascii += [i for i in others if cleaned[i].isascii()]  # outside ASCII only in a link
+    latin = [i for i in others if not cleaned[i].isascii() and _latin_only(cleaned[i])]
     for group, counts in ((ascii, _common_counts_many([cleaned[i] for i in ascii])),
                           (latin, _common_counts_many([cleaned[i] for i in latin], marked=True))):
         words, common = counts
@@ -323,7 +459,10 @@ def supported_many(texts: list[str]) -> list[bool]:
         for i in np.asarray(group, dtype=np.int64)[passes].tolist():
             out[i] = True
     rest = [i for i, supported in enumerate(out) if supported is None]
-    for i, support in zip(rest, assess_support_many([texts[i] for i in rest])):
+    # the texts left failed `_mostly_common` if ASCII; `_latin_only` was told for the others
+    latin_only = set(ascii).union(latin)
+    for i, support in zip(rest, _assess_cleaned([_without_links(texts[i]) for i in rest], [None] * len(rest),
+                                                [i in latin_only for i in rest])):
         out[i] = support.supported
     return out
 

@@ -51,7 +51,9 @@ class LexiconHit:
     quoted: bool = False
 
 
-_QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|«[^»\n]*»|(?<!\w)'[^'\n]*'(?!\w)")
+# A passage in quotation marks; a single mark opens one only after no word character. Every
+# branch begins with its mark (the look-behind comes after it), so a search skips to the marks.
+_QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|«[^»\n]*»|'(?<!\w')[^'\n]*'(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -230,14 +232,20 @@ class Policy:
 
     def lexicon_hits_many(self, texts: list[str]) -> list[list[LexiconHit]]:
         """`[self.lexicon_hits(t) for t in texts]`, with one test of each group of texts first:
-        most lists of comments hold no term at all.
+        most lists of comments hold no term at all (see `lexicon_hits_found`)."""
+        found = self.lexicon_hits_found(texts)
+        return [found.get(i) or [] for i in range(len(texts))]
+
+    def lexicon_hits_found(self, texts: list[str]) -> dict[int, list[LexiconHit]]:
+        """`{i: self.lexicon_hits(texts[i])}` for the texts that may hold a term (the others hold
+        none): what `lexicon_hits_many` finds, without a list per text.
 
         The ASCII texts and the others are joined apart: lower-casing a join of ASCII texts is a
         fraction of the work of lower-casing a join that one other character widens.
         """
-        out: list[list[LexiconHit]] = [[] for _ in texts]
+        found: dict[int, list[LexiconHit]] = {}
         if not self.lexicon or not texts:
-            return out
+            return found
         ascii_texts = [i for i, text in enumerate(texts) if text.isascii()]
         other_texts = [i for i, text in enumerate(texts) if not text.isascii()]
         for group in (ascii_texts, other_texts):
@@ -245,8 +253,8 @@ class Policy:
             joined = "\0".join([texts[i] for i in group]).lower()
             if any(word in joined for word in self._lexicon_first_words):
                 for i in group:
-                    out[i] = self.lexicon_hits(texts[i])
-        return out
+                    found[i] = self.lexicon_hits(texts[i])
+        return found
 
     @cached_property
     def _lexicon_patterns(self) -> list[re.Pattern[str]]:

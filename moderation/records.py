@@ -20,8 +20,9 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from json.encoder import encode_basestring
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -34,6 +35,7 @@ __all__ = ["Summary", "ScoredChunk", "Verdicts", "parquet_schema", "record_colum
            "verdicts"]
 
 NO_ARTICLE = "(no article)"
+_TEXT = attrgetter("text")
 
 
 @dataclass
@@ -132,16 +134,21 @@ def record_columns(categories: Sequence[str]) -> list[str]:
 def verdicts(model, comments: Sequence) -> Verdicts:
     """Scores and decisions for a chunk of comments; those that cannot be scored get a note."""
     notes = [""] * len(comments)
-    rows = [-1] * len(comments)
-    texts: list[str] = []
+    texts = list(map(_TEXT, comments))
     max_chars = model.policy.max_chars
-    for i, comment in enumerate(comments):
-        text = comment.text or ""
-        if isinstance(text, str) and len(text) <= max_chars and not text.isspace() and text:
-            rows[i] = len(texts)
-            texts.append(text)
-        else:
-            notes[i] = _note(model, text)
+    if set(map(type, texts)) <= {str} and all(texts) and max(map(len, texts), default=0) <= max_chars \
+            and not any(map(str.isspace, texts)):  # the usual chunk: every comment can be scored
+        rows = list(range(len(texts)))
+    else:
+        rows = [-1] * len(comments)
+        texts = []
+        for i, comment in enumerate(comments):
+            text = comment.text or ""
+            if isinstance(text, str) and len(text) <= max_chars and not text.isspace() and text:
+                rows[i] = len(texts)
+                texts.append(text)
+            else:
+                notes[i] = _note(model, text)
     categories = model.categories
     k = len(categories)
     proba = model.predict_proba(texts) if texts else np.zeros((0, k))
@@ -152,13 +159,13 @@ def verdicts(model, comments: Sequence) -> Verdicts:
     over_reject = matrix >= reject
     in_review = (matrix >= review) & ~over_reject
     codes = (over_reject @ (1 << np.arange(k)) + in_review @ (1 << np.arange(k, 2 * k))).tolist()
-    outcomes = list(map(_outcomes(tuple(categories)), codes))
-    decisions = [d for d, _, _ in outcomes]
-    violations = [v for _, v, _ in outcomes]
-    reviews = [r for _, _, r in outcomes]
+    outcome = _outcomes(tuple(categories))
+    decisions = list(map(outcome.decision.__getitem__, codes))
+    violations = list(map(outcome.violations.__getitem__, codes))
+    reviews = list(map(outcome.review.__getitem__, codes))
     policy = model.policy
-    all_hits = policy.lexicon_hits_many(texts)
-    for j, hits in enumerate(all_hits):
+    found = policy.lexicon_hits_found(texts)
+    for j, hits in found.items():
         if hits:  # rare: the word list can change the decision; the policy decides this one itself
             decision = policy.decide(dict(zip(categories, scores[j])), model.thresholds, hits)
             decisions[j] = decision.decision
@@ -167,7 +174,7 @@ def verdicts(model, comments: Sequence) -> Verdicts:
     rejected = [j for j, decision in enumerate(decisions) if decision == "reject" and may_review(texts[j])]
     moved = review_quoted_many(model, [texts[j] for j in rejected],  # quoting an attack is not one (as in `Model.assess`)
                                [Decision("reject", list(violations[j]), list(reviews[j]), []) for j in rejected],
-                               [all_hits[j] for j in rejected])
+                               [found.get(j) or [] for j in rejected])
     for j, decision in zip(rejected, moved):
         decisions[j] = decision.decision
         violations[j], reviews[j] = tuple(decision.violations), tuple(decision.review)
@@ -255,19 +262,34 @@ def _threshold_arrays(model) -> tuple[np.ndarray, np.ndarray]:
     return np.array(reject, dtype=np.float64), np.array(review, dtype=np.float64)
 
 
+class _ByCode(dict):
+    """One part (0: decision, 1: violations, 2: review categories) of what `Policy.decide` says
+    without word-list hits, per bit code of (over reject, in review band) per category; filled as
+    codes come."""
+
+    def __init__(self, categories: tuple[str, ...], part: int) -> None:
+        super().__init__()
+        self.categories, self.part = categories, part
+
+    def __missing__(self, code: int) -> object:
+        k = len(self.categories)
+        violations = tuple(c for j, c in enumerate(self.categories) if code >> j & 1)
+        review = tuple(c for j, c in enumerate(self.categories) if code >> (k + j) & 1)
+        value = (("reject" if violations else "review" if review else "allow"), violations, review)[self.part]
+        self[code] = value
+        return value
+
+
+class _Outcomes(NamedTuple):
+    decision: _ByCode
+    violations: _ByCode
+    review: _ByCode
+
+
 @lru_cache(maxsize=64)
-def _outcomes(categories: tuple[str, ...]):
-    """A function: the bit code of (over reject, in review band) per category -> (decision,
-    violations, review), as `Policy.decide` says without word-list hits."""
-    k = len(categories)
-
-    @lru_cache(maxsize=None)
-    def outcome(code: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-        violations = tuple(c for j, c in enumerate(categories) if code >> j & 1)
-        review = tuple(c for j, c in enumerate(categories) if code >> (k + j) & 1)
-        return ("reject" if violations else "review" if review else "allow"), violations, review
-
-    return outcome
+def _outcomes(categories: tuple[str, ...]) -> _Outcomes:
+    """The decision, violations and review categories of each bit code, for `categories`."""
+    return _Outcomes(*(_ByCode(categories, part) for part in range(3)))
 
 
 def _json(value: object) -> str:
@@ -293,6 +315,9 @@ def _tail(decision: str | None, violations: tuple[str, ...], review: tuple[str, 
 
 
 def _jsonl(comments: Sequence, v: Verdicts, categories: tuple[str, ...]) -> bytes:
+    """The JSON Lines records' bytes; the score objects are written by `_nb_fill_scores` when every
+    score is a multiple of 1e-6 in [0, 1] (always, from `_round6`), else by `repr` here."""
+    millionths = _millionths(v.scores, len(categories))
     template = _scores_template(categories)
     lines = []
     for comment, note, row in zip(comments, v.notes, v.rows):
@@ -303,10 +328,111 @@ def _jsonl(comments: Sequence, v: Verdicts, categories: tuple[str, ...]) -> byte
                     f'{_json(comment.number)}, "parent": {_json(comment.parent)}, "author": {_json(comment.author)}, ')
         if row < 0:
             lines.append(f'{head}"scores": null, {_tail(None, (), (), note)}')
-        else:
-            scores = template % tuple(v.scores[row])
+        else:  # NUL, which JSON escapes in a string, marks where the score object goes
+            scores = "\0" if millionths is not None else template % tuple(v.scores[row])
             lines.append(f'{head}"scores": {scores}, {_tail(v.decisions[row], v.violations[row], v.review[row], note)}')
-    return "".join(lines).encode("utf-8")
+    text = "".join(lines).encode("utf-8")
+    if millionths is None:
+        return text
+    return _fill_scores(text, millionths, categories)
+
+
+def _millionths(scores: list[list[float]], k: int) -> np.ndarray | None:
+    """The scores as whole millionths (int64, one row per scored comment), or None unless every
+    score is exactly such a number in [0, 1] (a NaN is not, nor -0.0, whose repr has a sign)."""
+    matrix = np.array(scores, dtype=np.float64).reshape(len(scores), k)
+    millionths = np.rint(matrix * 1e6)
+    if not ((millionths / 1e6 == matrix) & ~np.signbit(matrix) & (matrix <= 1.0)).all():
+        return None
+    return millionths.astype(np.int64)
+
+
+def _fill_scores(text: bytes, millionths: np.ndarray, categories: tuple[str, ...]) -> bytes:
+    """`text` with its n-th NUL byte replaced by the score object of row n of `millionths`, as
+    `_scores_template` writes it (a float's repr, `_nb_fill_scores` says how)."""
+    pieces = [encode_basestring(c) + ": " for c in categories]
+    pieces = ["{" + pieces[0]] + [", " + p for p in pieces[1:]] + ["}"]
+    encoded = [p.encode("utf-8") for p in pieces]
+    piece_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    piece_starts = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in encoded], out=piece_starts[1:])
+    data = np.frombuffer(text, dtype=np.uint8)
+    # a number takes at most 8 bytes ("0.123456", "1.2e-05")
+    out = np.empty(len(data) + len(millionths) * (len(piece_bytes) + 8 * len(categories)), dtype=np.uint8)
+    size = _fill_kernel()(data, millionths, piece_bytes, piece_starts, out)
+    return out[:size].tobytes()
+
+
+@lru_cache(maxsize=1)
+def _fill_kernel():  # noqa: ANN202 - a numba dispatcher
+    """`_nb_fill_scores` compiled (numba is imported only when a chunk is encoded)."""
+    from moderation.kernels import _jit
+
+    return _jit(_nb_fill_scores)
+
+
+def _nb_fill_scores(data, millionths, piece_bytes, piece_starts, out):  # noqa: ANN001, ANN201
+    """Copy `data` into `out`, the n-th zero byte replaced by piece 0, the repr of
+    millionths[n, 0] / 1e6, piece 1, ... the repr of millionths[n, k - 1] / 1e6, piece k;
+    return the bytes written.
+
+    The repr of m / 1e6 for a whole m in [0, 1e6]: "0.0" and "1.0"; from 1e-4 on, "0." and the six
+    digits of m without trailing zeros; below, the exponent form: "5e-06", "4e-05", "4.2e-05"."""
+    k = millionths.shape[1]
+    digits = np.empty(6, np.uint8)
+    n = 0
+    at = 0
+    for b in data:
+        if b != 0:
+            out[at] = b
+            at += 1
+            continue
+        for j in range(k + 1):
+            for q in range(piece_starts[j], piece_starts[j + 1]):
+                out[at] = piece_bytes[q]
+                at += 1
+            if j == k:
+                break
+            m = millionths[n, j]
+            if m == 0 or m == 1000000:
+                out[at] = 48 + m // 1000000
+                out[at + 1] = 46  # "."
+                out[at + 2] = 48
+                at += 3
+            elif m >= 100:
+                out[at] = 48
+                out[at + 1] = 46
+                at += 2
+                last = 0
+                for d in range(6):
+                    digits[5 - d] = 48 + m % 10
+                    m //= 10
+                for d in range(6):
+                    if digits[d] != 48:
+                        last = d
+                for d in range(last + 1):
+                    out[at] = digits[d]
+                    at += 1
+            else:
+                if m >= 10:
+                    out[at] = 48 + m // 10
+                    at += 1
+                    if m % 10:
+                        out[at] = 46
+                        out[at + 1] = 48 + m % 10
+                        at += 2
+                    exponent = 53  # "e-05"
+                else:
+                    out[at] = 48 + m
+                    at += 1
+                    exponent = 54  # "e-06"
+                out[at] = 101
+                out[at + 1] = 45
+                out[at + 2] = 48
+                out[at + 3] = exponent
+                at += 4
+        n += 1
+    return at
 
 
 def _csv(comments: Sequence, v: Verdicts, k: int) -> bytes:

@@ -210,3 +210,44 @@ def test_supported_many_answers_as_the_full_check_on_every_label_and_seed_text(l
 
     texts = label_and_seed_texts + ["don’t you dare", "l’été est là", "it’s ’ the end", "\x01 the \x02 and"]
     assert language.supported_many(texts) == [s.supported for s in language.assess_support_many(texts)]
+
+
+@pytest.mark.parametrize("text", ["a@b@c d", "www.x://y z@", "  @a  @b ", "x@y.z www.q.r http://s.t/u", "@@ :// www.",
+                                  "no mark at all", "@", "mail me@x.org, or www.y.org", "end www."])
+def test_link_pieces_are_the_pieces_between_spaces_that_hold_a_mark(text):
+    from moderation.language import _link_pieces
+
+    pieces, at = [], 0
+    for piece in text.split(" "):
+        if "@" in piece or "://" in piece or "www." in piece:
+            pieces.append((at, at + len(piece)))
+        at += len(piece) + 1
+    assert _link_pieces(text) == pieces
+
+
+def test_the_full_check_of_cleaned_texts_is_assess_support_s(label_and_seed_texts):
+    from moderation.language import _assess_cleaned, _latin_only, _mostly_common, _without_links, assess_support_many
+
+    texts = label_and_seed_texts[:3000] + ["уоu аrе аn іdіоt", "see www.x.org", "Россия и Армения", "a"]
+    cleaned = [_without_links(t) for t in texts]
+    mostly = [_mostly_common(t) if t.isascii() else None for t in cleaned]
+    latin = [t.isascii() or _latin_only(t) for t in cleaned]
+    assert _assess_cleaned(cleaned, mostly, latin) == assess_support_many(texts)
+    # what `_mostly_common` settles, the rest of the check settles the same way
+    assert [s.supported for s in _assess_cleaned(cleaned, [None] * len(texts), latin)] == \
+        [s.supported for s in assess_support_many(texts)]
+
+
+def test_the_compiled_blanking_of_links_is_the_pattern_s(label_and_seed_texts):
+    import random
+
+    from moderation.language import _IGNORED, _ascii_links_blanked
+
+    rng = random.Random(4)
+    pieces = ["@", "://", "www.", "http://", "https://", "https:/", "http", "ww", " ", "\t", "\x1c", "\x0b", "a", "Z",
+              "9", "_", ".", "+", "-", "x@y.z", "@b", "a.b", "-.", "..", "s", "w", "h", "\n", "!", "/", ":", "wwww."]
+    texts = [t for t in label_and_seed_texts if t.isascii()] + ["", "@", "a@b.c+d@e.f", "www.x@y.com", "@@x..y@z.q-"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 16))) for _ in range(30_000)]
+    expected = [_IGNORED.sub(lambda m: " " * (m.end() - m.start()), t) for t in texts]
+    assert _ascii_links_blanked(texts) == expected
+    assert _ascii_links_blanked([]) == []

@@ -110,3 +110,27 @@ def test_lexicon_hits_of_ascii_and_other_texts_together(policy):
     assert policy.lexicon_hits_many(texts) == [policy.lexicon_hits(t) for t in texts]
     assert [bool(h) for h in policy.lexicon_hits_many(texts)] == [False, True, False, False, True, False, True, True]
     assert policy.lexicon_hits_many(["café", "naïve"]) == [[], []]
+
+
+def test_lexicon_hits_found_holds_every_text_with_a_hit_and_no_list_for_the_others(policy):
+    texts = ["café talk", "those tatarmongrilstan people", "plain", "ok", "naïve tatarmongrilstan", "clean"] * 2
+    found = policy.lexicon_hits_found(texts)
+    assert {i: hits for i, hits in found.items() if hits} == {i: policy.lexicon_hits(t) for i, t in enumerate(texts)
+                                                              if policy.lexicon_hits(t)}
+    assert policy.lexicon_hits_found(["clean", "texts only", "ça va"]) == {}
+    assert policy.lexicon_hits_found([]) == {}
+
+
+def test_quoted_passages_are_those_of_the_look_behind_first_pattern():
+    import random
+    import re
+
+    from moderation.policy import _QUOTED
+
+    pattern = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|«[^»\n]*»|(?<!\w)'[^'\n]*'(?!\w)")
+    rng = random.Random(3)
+    pieces = ["'", '"', "“", "”", "‘", "’", "«", "»", "a", "é", "_", "1", " ", "\n", "x'", "'y"]
+    texts = ["'a' b", "don't 'x'", "x'y' 'z'", "('q')", "'", "''", "é'x'"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(20_000)]
+    assert [[m.span() for m in _QUOTED.finditer(t)] for t in texts] == \
+        [[m.span() for m in pattern.finditer(t)] for t in texts]

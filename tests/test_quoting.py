@@ -158,3 +158,39 @@ def label_and_seed_quotes() -> list[str]:
     texts = list(load_labels([root / "labels"], Policy.load(root / "labels" / "policy.toml")).texts)
     texts += [c.text for c in iter_comments([root / "seeds"])]
     return [t for t in texts if "'" in t or '"' in t or not t.isascii()]
+
+
+def _reported_passages_emptied(text: str) -> str | None:
+    """`without_quotes` as the patterns alone say it, every passage and window searched."""
+    from moderation.policy import _QUOTED
+    from moderation.quoting import _REPORTING_AFTER, _REPORTING_BEFORE
+
+    pieces, at = [], 0
+    for m in _QUOTED.finditer(text):
+        if 2 * (m.end() - m.start()) > len(text.strip()):
+            continue
+        if not (_REPORTING_BEFORE.search(text, max(0, m.start() - 60), m.start()) or _REPORTING_AFTER.match(text, m.end())):
+            continue
+        pieces += [text[at : m.start() + 1], text[m.end() - 1 : m.end()]]
+        at = m.end()
+    return "".join(pieces) + text[at:] if pieces else None
+
+
+def test_every_reporting_word_holds_a_reporting_stem():
+    from moderation.quoting import _REPORTING, _REPORTING_STEMS
+
+    words = _REPORTING.replace("(?:s|ed)?", "ed").replace(r"\w*", "ing").split("|")
+    words += ["said", "says", "wrote", "writes", "shouted", "tweeted"]  # `_REPORTING_AFTER`'s verbs
+    assert all(any(stem in word for stem in _REPORTING_STEMS) for word in words)
+
+
+def test_without_quotes_skips_only_what_the_patterns_cannot_match():
+    import random
+
+    rng = random.Random(9)
+    pieces = ["'", '"', "“", "”", "a", " ", "said ", "SAYS", "he wrote", "Calls", ".", ";", "\n", "word", "x" * 30,
+              "é", "ſay", "“dogs”", ", she said", "'fool'", "Quoting"]
+    texts = ["He said 'go home' twice.", "Your 'friends' left.", "'x', they said", "The WORD 'y' again",
+             "ſaid 'x' here", "x" * 70 + " said " + "y" * 50 + " 'z' w"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(20_000)]
+    assert [without_quotes(t) for t in texts] == [_reported_passages_emptied(t) for t in texts]

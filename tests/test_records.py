@@ -127,3 +127,79 @@ def test_scores_are_rounded_as_python_rounds():
     expected = [round(x, 6) for x in values.ravel().tolist()]
     got = _round6(values).ravel().tolist()
     assert [repr(x) for x in got] == [repr(x) for x in expected]
+
+
+def _dumped(scores: list[list[float]], categories: tuple[str, ...]) -> bytes:
+    """The JSON Lines of records holding only `scores`, as `_jsonl` writes them: the score objects by `repr`."""
+    from moderation.records import _scores_template
+
+    template = _scores_template(categories)
+    return "".join(f'{{"id": "c{i}", "article": null, "number": null, "parent": null, "author": null, '
+                   f'"scores": {template % tuple(row)}, "decision": "allow", "violations": [], "review": [], '
+                   f'"note": ""}}\n' for i, row in enumerate(scores)).encode("utf-8")
+
+
+def _verdicts_of(scores: list[list[float]]):
+    from moderation.records import Verdicts
+
+    n = len(scores)
+    return Verdicts([""] * n, list(range(n)), scores, ["allow"] * n, [()] * n, [()] * n)
+
+
+def test_score_objects_are_the_reprs_of_every_millionth():
+    import numpy as np
+
+    from moderation.records import _fill_scores
+
+    millionths = np.arange(1_000_001, dtype=np.int64)
+    got = _fill_scores(b"\0\n" * len(millionths), millionths.reshape(-1, 1), ("p",)).decode("ascii").split("\n")
+    assert got[:-1] == [f'{{"p": {m / 1e6!r}}}' for m in range(1_000_001)]
+
+
+@pytest.mark.parametrize("scores", [
+    [[0.0, 1.0, 0.0001, 5e-06], [4.2e-05, 4e-05, 0.123456, 0.5], [0.99999, 1e-06, 9.9e-05, 0.1]],
+    [[0.5, float("nan"), 0.1, 0.2]], [[0.5, -0.0, 0.1, 0.2]], [[1e-07, 0.5, 0.1, 0.2]], [[1.5, 0.5, 0.1, 0.2]],
+])
+def test_jsonl_scores_are_their_reprs_whatever_the_values(scores):
+    from moderation.records import _jsonl
+
+    categories = ("profanity", "personal_attack", "identity_attack", "threat")
+    chunk = [Comment(id=f"c{i}", article=None, number=None, position=i + 1, parent=None, author=None, text="t",
+                     is_reply=False) for i in range(len(scores))]
+    assert _jsonl(chunk, _verdicts_of(scores), categories) == _dumped(scores, categories)
+
+
+def test_outcomes_of_every_code_are_the_policy_s_decisions(policy):
+    from itertools import product
+
+    from moderation.records import _outcomes
+
+    categories = tuple(policy.names)
+    outcome = _outcomes(categories)
+    for levels in product((0.0, 0.5, 0.99), repeat=len(categories)):  # under review, in review, over reject
+        scores = dict(zip(categories, levels))
+        code = sum(1 << j for j, p in enumerate(levels) if p == 0.99)
+        code += sum(1 << (len(categories) + j) for j, p in enumerate(levels) if p == 0.5)
+        decision = policy.decide(scores, {c: {"reject": 0.9, "review": 0.4} for c in categories})
+        assert (outcome.decision[code], outcome.violations[code], outcome.review[code]) == (
+            decision.decision, tuple(decision.violations), tuple(decision.review))
+
+
+def test_a_chunk_of_texts_that_can_all_be_scored_and_one_with_repeats(model):
+    texts = [t for t in TEXTS if t.strip() and len(t) <= 20_000]
+    for chunk in (comments(texts, archive=True), comments(texts * 3 + texts[::-1], archive=False)):
+        expected = expected_records(model, chunk)
+        assert score_chunk(model, chunk, ".jsonl").payload == \
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in expected).encode("utf-8")
+        v = verdicts(model, chunk)
+        assert v.rows == list(range(len(chunk))) and v.notes == [""] * len(chunk)
+
+
+def test_a_text_that_is_a_str_subclass_or_none_takes_the_checks(model):
+    class Text(str):
+        pass
+
+    chunk = comments([Text("you are an idiot"), "thank you"]) + [
+        Comment(id="none", article=None, number=None, position=3, parent=None, author=None, text=None, is_reply=False)]
+    v = verdicts(model, chunk)
+    assert v.rows == [0, 1, -1] and v.notes[2] == "empty comment"
