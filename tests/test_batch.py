@@ -217,9 +217,15 @@ def test_two_runs_cannot_share_an_output(model, tmp_path):
     assert len(out.read_text().splitlines()) == 300
 
 
+# `moderation score` with the partial counted in its state after every chunk (not once a second):
+# a kill then lands between two counted chunks of the short runs below.
+SCORE_SYNCING_EVERY_CHUNK = ("import sys; from moderation import batch, cli; batch.SYNC_SECONDS = 0; "
+                             "sys.exit(cli.main(sys.argv[1:]))")
+
+
 def test_kill_9_then_resume(models_dir, tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", 8000)
-    command = [sys.executable, "-m", "moderation.cli", "score", str(src), "--model", str(models_dir),
+    command = [sys.executable, "-c", SCORE_SYNCING_EVERY_CHUNK, "score", str(src), "--model", str(models_dir),
                "--workers", "1", "--chunk-size", "100", "--quiet"]
     whole, out = tmp_path / "whole.jsonl", tmp_path / "s.jsonl"
     subprocess.run([*command, "--out", str(whole)], check=True, capture_output=True, cwd=ROOT)
