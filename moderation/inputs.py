@@ -302,6 +302,8 @@ def _checked(path: Path, blocks_of: Callable[[], Blocks], unit: str = "") -> Ite
             for i in seen.add(hashes):
                 first = _first_use(blocks_of, ids[i], wheres[i])
                 if first is not None:
+                    if i:
+                        yield Columns(ids[:i], texts[:i])
                     raise _error(path, wheres[i], "id", f"duplicate id {ids[i]!r}, first used on "
                                                         f"{unit or 'line '}{first}", unit)
             yield Columns(ids, texts if len(texts) == len(ids) else texts[:len(ids)])
