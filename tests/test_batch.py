@@ -465,3 +465,21 @@ def test_an_interrupted_run_counts_every_chunk_it_wrote(model, tmp_path, monkeyp
     assert partial_progress(out)[1] == 500  # never counted while running (20,000 is far), all of it on Ctrl+C
     score_files(model, [src], out, progress=False, chunk_size=100, resume=True)
     assert out.read_bytes() == whole.read_bytes()
+
+
+def test_the_heap_is_frozen_for_the_run_only(model, tmp_path):
+    import gc
+
+    src = write_jsonl(tmp_path / "in.jsonl", 300)
+    frozen = []
+
+    def watched(comments):
+        for comment in comments:
+            frozen.append(gc.get_freeze_count())
+            yield comment
+
+    assert gc.get_freeze_count() == 0
+    score_to_file(model, watched(iter_comments([src])), tmp_path / "s.jsonl", progress=False, chunk_size=100,
+                  source=describe_inputs([src]))
+    assert min(frozen[100:]) > 0  # the model's objects (and all others) sat out every collection
+    assert gc.get_freeze_count() == 0
