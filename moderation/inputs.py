@@ -1,9 +1,13 @@
 """Streaming readers for batch scoring inputs: archive pages, JSON Lines, CSV, Parquet, directories.
 
-Every reader is lazy: JSONL and CSV files are read a line at a time and Parquet files a record
-batch at a time, so files with millions of comments never sit in memory. Errors name the file and
-the physical line (the 1-based row for Parquet): `comments.jsonl:12: text: expected a string,
-found null`, `comments.parquet:row 12: text: expected a string, found null`.
+Every reader is lazy: JSONL files are read a megabyte at a time, CSV files a line at a time and
+Parquet files a record batch at a time, so files with millions of comments never sit in memory.
+Errors name the file and the physical line (the 1-based row for Parquet): `comments.jsonl:12:
+text: expected a string, found null`, `comments.parquet:row 12: text: expected a string, found null`.
+
+`iter_comments` yields a `Comment` per comment; `iter_columns` yields the same comments as blocks
+of columns (`Columns`: a list of ids, a list of texts, ...), which is what batch scoring reads: no
+object is built per comment where nothing needs one.
 
 Duplicate ids are caught within each file at a cost of 8 bytes per id: the reader keeps a 64-bit
 hash of every id in sorted numpy runs (a million ids: 8 MB, where a dict of the id strings took
@@ -19,13 +23,15 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from moderation.archive import Comment, read_page
 from moderation.errors import ArchiveError
 
-__all__ = ["SUPPORTED_EXTENSIONS", "input_files", "iter_comments", "iter_csv", "iter_jsonl", "iter_parquet"]
+__all__ = ["SUPPORTED_EXTENSIONS", "Columns", "input_files", "iter_columns", "iter_comments", "iter_csv", "iter_jsonl",
+           "iter_parquet"]
 
 SUPPORTED_EXTENSIONS = (".txt", ".jsonl", ".csv", ".parquet")
 _KINDS = (".txt (archive page), .jsonl (one {\"id\", \"text\"} object a line), .csv (id,text columns), "
@@ -40,11 +46,27 @@ _JSON_TYPES = {
     float: "a number",
     type(None): "null",
 }
-_BLOCK = 1024  # records validated, checked for duplicate ids and handed on together
+_BLOCK = 1024  # CSV and Parquet records validated, checked for duplicate ids and handed on together
 _ROW = "row "  # Parquet errors give a row number where the text formats give a line
 
 Rows = Iterator[tuple[int, object, str]]  # (line or row, raw id, text) of records with a valid text
-Blocks = Iterator[tuple[list[int], list[object], list[str]]]  # the same, up to _BLOCK records at a time
+# The same a block at a time: (lines or rows, raw ids, texts); JSONL gives a block per megabyte read.
+Blocks = Iterator[tuple[list[int] | range, list[object], list[str]]]
+
+
+class Columns(NamedTuple):
+    """A block of comments as columns, in input order: `ids[i]` and `texts[i]` are comment i's.
+
+    An archive field (article, number, parent, author) is None instead of a list when no comment
+    of the block has it: records from JSONL, CSV and Parquet files have only an id and a text.
+    """
+
+    ids: list[str]
+    texts: list[str]
+    articles: list[str | None] | None = None
+    numbers: list[int | None] | None = None
+    parents: list[str | None] | None = None
+    authors: list[str | None] | None = None
 
 
 def iter_comments(paths: Iterable[Path | str]) -> Iterator[Comment]:
@@ -60,6 +82,16 @@ def iter_comments(paths: Iterable[Path | str]) -> Iterator[Comment]:
     return _chain(files)
 
 
+def iter_columns(paths: Iterable[Path | str]) -> Iterator[Columns]:
+    """The comments of `iter_comments(paths)`, checked the same way, as blocks of columns.
+
+    >>> next(iter_columns([Path("seeds")])).ids[:2]
+    ['000_c87f713ab8df9e35:1', '000_c87f713ab8df9e35:2']
+    """
+    files = input_files(paths)
+    return _chain_columns(files)
+
+
 def input_files(paths: Iterable[Path | str]) -> list[Path]:
     """The files `iter_comments(paths)` reads, in order; every path is checked first.
 
@@ -71,14 +103,12 @@ def input_files(paths: Iterable[Path | str]) -> list[Path]:
 
 def iter_jsonl(path: Path) -> Iterator[Comment]:
     """Stream comments from a JSON Lines file of `{"id": ..., "text": ...}` objects."""
-    path = Path(path)
-    return _checked(path, lambda: _blocks(_jsonl_records(path)))
+    return _comments(_jsonl_columns(Path(path)))
 
 
 def iter_csv(path: Path) -> Iterator[Comment]:
     """Stream comments from a CSV file whose header has `id` and `text` columns."""
-    path = Path(path)
-    return _checked(path, lambda: _blocks(_csv_rows(path)))
+    return _comments(_csv_columns(Path(path)))
 
 
 def iter_parquet(path: Path) -> Iterator[Comment]:
@@ -87,39 +117,72 @@ def iter_parquet(path: Path) -> Iterator[Comment]:
     Only those two columns are read, one record batch at a time, so memory stays bounded by a
     row group whatever the file's size; errors give the 1-based row: `c.parquet:row 7: text: …`.
     """
-    path = Path(path)
-    return _checked(path, lambda: _blocks(_parquet_rows(path)), unit=_ROW)
+    return _comments(_parquet_columns(Path(path)))
 
 
 # ── private helpers ─────────────────────────────────────────────────────────────────────────
 
 
-def _jsonl_records(path: Path) -> Rows:
-    """(line, id, text) of each JSON Lines record, after checks that need no other record.
+def _jsonl_columns(path: Path) -> Iterator[Columns]:
+    """The checked records of a JSON Lines file, a block per megabyte."""
+    return _checked(path, lambda: _jsonl_blocks(path))
 
-    The file is read and decoded a megabyte at a time and each line parsed with `json.loads`; only
-    a line that fails the quick test (an object with a string text and an id) takes `_jsonl_row`,
-    which names the problem.
+
+def _csv_columns(path: Path) -> Iterator[Columns]:
+    """The checked records of a CSV file, `_BLOCK` at a time."""
+    return _checked(path, lambda: _blocks(_csv_rows(path)))
+
+
+def _parquet_columns(path: Path) -> Iterator[Columns]:
+    """The checked records of a Parquet file, a record batch (`_BLOCK` rows) at a time."""
+    return _checked(path, lambda: _parquet_blocks(path), unit=_ROW)
+
+
+def _page_columns(path: Path) -> Iterator[Columns]:
+    """The comments of an archive page as one block, their archive fields included."""
+    comments = read_page(path).comments
+    if comments:
+        yield Columns([c.id for c in comments], [c.text for c in comments], [c.article for c in comments],
+                      [c.number for c in comments], [c.parent for c in comments], [c.author for c in comments])
+
+
+def _jsonl_blocks(path: Path) -> Blocks:
+    """(lines, ids, texts) of the JSON Lines records of each megabyte of the file, after the checks
+    that need no other record; an error comes after the block of the lines before it.
+
+    Each line is parsed with `json.loads` (its C scanner); only a line that fails the quick test
+    (an object with a string text and an id) takes `_jsonl_row`, which names the problem.
     """
     scan = _SCAN_ONCE
     for line_no, lines, ended in _line_blocks(path):
         last = line_no + len(lines)
-        for line in lines:
-            line_no += 1
-            try:
-                record, end = scan(line, 0)  # `json.loads(line)` when the value fills the line
-                if end != len(line):
-                    record = json.loads(line)  # spaces around it, or more after it (the error)
-                text = record["text"]
-                value = record["id"]
-            except (StopIteration, ValueError, TypeError, KeyError, IndexError):
-                record = None
-            if record is None or type(record) is not dict or type(text) is not str:
-                row = _jsonl_row(path, line_no, line + "\n" if ended or line_no < last else line)
-                if row is None:
-                    continue
-                value, text = row
-            yield line_no, value, text
+        wheres: list[int] = []
+        values: list[object] = []
+        texts: list[str] = []
+        try:
+            for line_no, line in enumerate(lines, line_no + 1):
+                try:
+                    record, end = scan(line, 0)  # `json.loads(line)` when the value fills the line
+                    if end != len(line):
+                        record = json.loads(line)  # spaces around it, or more after it (the error)
+                    text = record["text"]
+                    value = record["id"]
+                except (StopIteration, ValueError, TypeError, KeyError, IndexError):
+                    record = None
+                if record is None or type(record) is not dict or type(text) is not str:
+                    row = _jsonl_row(path, line_no, line + "\n" if ended or line_no < last else line)
+                    if row is None:
+                        continue
+                    value, text = row
+                wheres.append(line_no)
+                values.append(value)
+                texts.append(text)
+        except ArchiveError:
+            if wheres:
+                yield wheres, values, texts
+            raise
+        if wheres:
+            yield wheres, values, texts
 
 
 # The C scanner under `json.loads`: a JSON value at an index of a str -> (value, end), or StopIteration.
@@ -176,8 +239,8 @@ def _csv_rows(path: Path) -> Rows:
         yield start, row[id_col], row[text_col]
 
 
-def _parquet_rows(path: Path) -> Rows:
-    """(row, id, text) of each Parquet row, read a record batch at a time."""
+def _parquet_blocks(path: Path) -> Blocks:
+    """(rows, ids, texts) of each record batch of a Parquet file; an error comes after the rows before it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -205,11 +268,14 @@ def _parquet_rows(path: Path) -> Rows:
             return
         except (OSError, pa.ArrowException) as exc:
             raise ArchiveError(f"{path}:{_ROW}{row + 1}: cannot read: {exc}") from None
-        for value, text in zip(batch.column("id").to_pylist(), batch.column("text").to_pylist()):
-            row += 1
-            if not isinstance(text, str):
-                raise _error(path, row, "text", f"expected a string, found {_json_type(text)}", _ROW)
-            yield row, value, text
+        values, texts = batch.column("id").to_pylist(), batch.column("text").to_pylist()
+        bad = next((i for i, text in enumerate(texts) if not isinstance(text, str)), None)
+        if bad is not None:  # a null text (the column is a string column)
+            if bad:
+                yield range(row + 1, row + bad + 1), values[:bad], texts[:bad]
+            raise _error(path, row + bad + 1, "text", f"expected a string, found {_json_type(texts[bad])}", _ROW)
+        yield range(row + 1, row + len(texts) + 1), values, texts
+        row += len(texts)
 
 
 def _is_text(arrow_type) -> bool:
@@ -222,14 +288,13 @@ def _is_text(arrow_type) -> bool:
         hasattr(pa.types, "is_string_view") and pa.types.is_string_view(arrow_type))
 
 
-def _checked(path: Path, blocks_of: Callable[[], Blocks], unit: str = "") -> Iterator[Comment]:
-    """Comments from `blocks_of()` with valid, unique ids, numbered from 1; checked a block at a time.
+def _checked(path: Path, blocks_of: Callable[[], Blocks], unit: str = "") -> Iterator[Columns]:
+    """The records of `blocks_of()` with valid, unique ids, as columns; checked a block at a time.
 
     Errors come in file order, as if every record were checked on its own: the records before
     a bad one are yielded first.
     """
     seen = _SeenIds()
-    position = 0
     for wheres, values, texts in blocks_of():
         ids, failure = _block_ids(path, wheres, values, unit)
         if ids:
@@ -237,10 +302,11 @@ def _checked(path: Path, blocks_of: Callable[[], Blocks], unit: str = "") -> Ite
             for i in seen.add(hashes):
                 first = _first_use(blocks_of, ids[i], wheres[i])
                 if first is not None:
+                    if i:
+                        yield Columns(ids[:i], texts[:i])
                     raise _error(path, wheres[i], "id", f"duplicate id {ids[i]!r}, first used on "
                                                         f"{unit or 'line '}{first}", unit)
-            yield from _records(ids, position, texts)
-            position += len(ids)
+            yield Columns(ids, texts if len(texts) == len(ids) else texts[:len(ids)])
         if failure is not None:
             raise failure
 
@@ -286,20 +352,21 @@ def _blocks(rows: Rows) -> Blocks:
         yield wheres, values, texts
 
 
-def _records(ids: list[str], position: int, texts: list[str]) -> Iterator[Comment]:
-    """`_record` of each id and text, numbered from `position + 1`, built without the dataclass's
-    per-field `__init__` (a third of the time)."""
+def _comments(blocks: Iterator[Columns]) -> Iterator[Comment]:
+    """The comments of a file's blocks (records with an id and a text), numbered from 1, built
+    without the dataclass's per-field `__init__` (a third of the time)."""
     new, setattr_ = object.__new__, object.__setattr__
-    for position, comment_id, text in zip(itertools.count(position + 1), ids, texts):
-        comment = new(Comment)
-        setattr_(comment, "__dict__", {"id": comment_id, "article": None, "number": None, "position": position,
-                                       "parent": None, "author": None, "text": text, "is_reply": False})
-        yield comment
+    position = 0
+    for block in blocks:
+        for position, comment_id, text in zip(itertools.count(position + 1), block.ids, block.texts):
+            comment = new(Comment)
+            setattr_(comment, "__dict__", {"id": comment_id, "article": None, "number": None, "position": position,
+                                           "parent": None, "author": None, "text": text, "is_reply": False})
+            yield comment
 
 
-def _id_hash(comment_id: str) -> int:
-    """A 64-bit hash of an id; collisions are possible and resolved by `_first_use`."""
-    return hash(comment_id)
+# A 64-bit hash of an id; collisions are possible and resolved by `_first_use`.
+_id_hash = hash
 
 
 class _SeenIds:
@@ -345,6 +412,8 @@ _READERS = {
     ".csv": iter_csv,
     ".parquet": iter_parquet,
 }
+_COLUMN_READERS = {".txt": _page_columns, ".jsonl": _jsonl_columns, ".csv": _csv_columns,
+                   ".parquet": _parquet_columns}
 
 
 def _expand(paths: Iterable[Path | str]) -> list[Path]:
@@ -377,6 +446,12 @@ def _chain(files: list[Path]) -> Iterator[Comment]:
     """Yield the comments of each file in turn."""
     for file in files:
         yield from _READERS[file.suffix.lower()](file)
+
+
+def _chain_columns(files: list[Path]) -> Iterator[Columns]:
+    """Yield the blocks of each file in turn."""
+    for file in files:
+        yield from _COLUMN_READERS[file.suffix.lower()](file)
 
 
 def _open_bytes(path: Path):  # noqa: ANN202 - a binary file object
@@ -464,20 +539,6 @@ def _check_id(path: Path, line_no: int, value: object, unit: str = "") -> str:
     if not comment_id.strip():
         raise _error(path, line_no, "id", "empty", unit)
     return comment_id
-
-
-def _record(comment_id: str, position: int, text: str) -> Comment:
-    """A comment from a JSONL/CSV record: no archive fields."""
-    return Comment(
-        id=comment_id,
-        article=None,
-        number=None,
-        position=position,
-        parent=None,
-        author=None,
-        text=text,
-        is_reply=False,
-    )
 
 
 def _bad_width(width: int, expected: int, id_col: int, text_col: int) -> tuple[str | None, str]:

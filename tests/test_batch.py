@@ -217,9 +217,15 @@ def test_two_runs_cannot_share_an_output(model, tmp_path):
     assert len(out.read_text().splitlines()) == 300
 
 
+# `moderation score` with the partial counted in its state after every chunk (not once a second):
+# a kill then lands between two counted chunks of the short runs below.
+SCORE_SYNCING_EVERY_CHUNK = ("import sys; from moderation import batch, cli; batch.SYNC_SECONDS = 0; "
+                             "sys.exit(cli.main(sys.argv[1:]))")
+
+
 def test_kill_9_then_resume(models_dir, tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", 8000)
-    command = [sys.executable, "-m", "moderation.cli", "score", str(src), "--model", str(models_dir),
+    command = [sys.executable, "-c", SCORE_SYNCING_EVERY_CHUNK, "score", str(src), "--model", str(models_dir),
                "--workers", "1", "--chunk-size", "100", "--quiet"]
     whole, out = tmp_path / "whole.jsonl", tmp_path / "s.jsonl"
     subprocess.run([*command, "--out", str(whole)], check=True, capture_output=True, cwd=ROOT)
@@ -354,3 +360,126 @@ def test_a_failure_that_is_not_the_inputs_keeps_the_partial(model, tmp_path, mon
         with pytest.raises(ModelError, match="no model here"):  # the workers cannot load the model
             score_files(model, [src], out, progress=False, resume=True, workers=2, model_dir=tmp_path / "gone")
     assert partial_progress(out)[1] == 100
+
+
+# ── chunks cut from blocks of columns; how often the partial is counted in its state ─────────
+
+from moderation import batch
+from moderation.inputs import Columns
+
+
+def test_chunks_are_cut_from_blocks_of_any_size():
+    def block(start, n, archive=False):
+        ids = [f"c{i}" for i in range(start, start + n)]
+        fields = [[f"a{i}" for i in range(start, start + n)], list(range(start, start + n)), [None] * n,
+                  [f"u{i}" for i in range(start, start + n)]] if archive else [None] * 4
+        return Columns(ids, [f"t{i}" for i in range(start, start + n)], *fields)
+
+    sizes = [3, 0, 5, 1, 7, 2, 2, 4]
+    blocks, start = [], 0
+    for k, n in enumerate(sizes):
+        blocks.append(block(start, n, archive=k % 3 == 1))
+        start += n
+    rows = [row for b in blocks for row in batch._rows(b)]
+    for size in (1, 2, 4, 5, 24, 100):
+        for skip in (0, 1, 3, 8, 23, 24, 30):
+            chunks = list(batch._rechunked(iter(blocks), size, skip=skip))
+            assert [len(c.ids) for c in chunks[:-1]] == [size] * (len(chunks) - 1)
+            assert [row for c in chunks for row in batch._rows(c)] == rows[skip:]
+    assert rows[9] == ("c9", "a9", 9, None, "u9", "t9") and rows[0] == ("c0", None, None, None, None, "t0")
+
+
+def test_workers_score_archive_pages_and_records_alike(model, tmp_path):
+    if not batch.FORK:
+        pytest.skip("workers are forked only on Linux")
+    src = write_jsonl(tmp_path / "in.jsonl", 500)
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    score_files(model, [SEEDS, src], one, progress=False)
+    score_files(model, [SEEDS, src], two, progress=False, workers=2, chunk_size=7)  # chunks across pages and files
+    assert one.read_bytes() == two.read_bytes()
+    assert b'"parent": "001_4e2df06bc1a1437c:4"' in two.read_bytes()
+
+
+def states_seen(comments, out: Path, at: tuple[int, ...], seen: dict):
+    """The comments; on reaching each index of `at`, how many comments the state of `out` counts."""
+    for i, comment in enumerate(comments):
+        if i in at:
+            seen[i] = partial_progress(out)[1]
+        yield comment
+
+
+def test_the_state_is_rewritten_once_sync_records_comments_are_written(model, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "SYNC_RECORDS", 300)
+    monkeypatch.setattr(batch, "SYNC_SECONDS", float("inf"))
+    src = write_jsonl(tmp_path / "in.jsonl", 1000)
+    out, seen = tmp_path / "s.jsonl", {}
+    saves = []
+    real = batch._Partial._save_state
+    monkeypatch.setattr(batch._Partial, "_save_state", lambda self, written: saves.append(written) or real(self, written))
+    score_to_file(model, states_seen(iter_comments([src]), out, (450, 650, 850), seen), out, progress=False,
+                  chunk_size=100, source=describe_inputs([src]))
+    assert seen == {450: 300, 650: 600, 850: 600}  # 400, 600 and 800 comments written by then
+    assert [w.records for w in saves] == [0, 300, 600, 900, 1000]  # the start, every 300, the end
+    assert len(out.read_bytes().splitlines()) == 1000
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_a_kill_between_two_states_redoes_what_the_state_does_not_count(model, tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(batch, "SYNC_RECORDS", 300)
+    monkeypatch.setattr(batch, "SYNC_SECONDS", float("inf"))
+    src = write_jsonl(tmp_path / "in.jsonl", 1000)
+    whole = tmp_path / f"whole{suffix}"
+    score_files(model, [src], whole, progress=False, chunk_size=100)
+    out = tmp_path / f"s{suffix}"
+    source = describe_inputs([src])
+    with monkeypatch.context() as killed:
+        killed.setattr(batch._Partial, "keep", lambda self: None)  # a SIGKILL leaves no time to count the rest
+        with pytest.raises(RuntimeError):
+            score_to_file(model, stop_after(iter_comments([src]), 550), out, progress=False, chunk_size=100,
+                          source=source)
+    assert partial_progress(out)[1] == 300  # 500 are written: the state counts those of its last rewrite
+    messages = []
+    score_to_file(model, iter_comments([src]), out, progress=False, chunk_size=100, source=source, resume=True,
+                  log=messages.append)
+    assert "300 comments already scored" in messages[0]
+    assert records_of(out) == records_of(whole)
+    assert hidden(tmp_path) == []
+
+
+def interrupted_after(comments, n: int):
+    """The comments, then Ctrl+C after `n` of them."""
+    for i, comment in enumerate(comments):
+        if i == n:
+            raise KeyboardInterrupt
+        yield comment
+
+
+def test_an_interrupted_run_counts_every_chunk_it_wrote(model, tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "SYNC_SECONDS", float("inf"))
+    src = write_jsonl(tmp_path / "in.jsonl", 1000)
+    whole, out = tmp_path / "whole.csv", tmp_path / "s.csv"
+    score_files(model, [src], whole, progress=False, chunk_size=100)
+    with pytest.raises(KeyboardInterrupt):
+        score_to_file(model, interrupted_after(iter_comments([src]), 550), out, progress=False, chunk_size=100,
+                      source=describe_inputs([src]))
+    assert partial_progress(out)[1] == 500  # never counted while running (20,000 is far), all of it on Ctrl+C
+    score_files(model, [src], out, progress=False, chunk_size=100, resume=True)
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_the_heap_is_frozen_for_the_run_only(model, tmp_path):
+    import gc
+
+    src = write_jsonl(tmp_path / "in.jsonl", 300)
+    frozen = []
+
+    def watched(comments):
+        for comment in comments:
+            frozen.append(gc.get_freeze_count())
+            yield comment
+
+    assert gc.get_freeze_count() == 0
+    score_to_file(model, watched(iter_comments([src])), tmp_path / "s.jsonl", progress=False, chunk_size=100,
+                  source=describe_inputs([src]))
+    assert min(frozen[100:]) > 0  # the model's objects (and all others) sat out every collection
+    assert gc.get_freeze_count() == 0

@@ -173,3 +173,59 @@ def test_a_bad_id_after_good_ones_in_the_same_block(tmp_path):
     assert next(comments).id == "a"
     with pytest.raises(ArchiveError, match="c.jsonl:2: id: empty$"):
         next(comments)
+
+
+# ── blocks of columns (what batch scoring reads) ────────────────────────────────────────────
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+FIELDS = ("id", "article", "number", "parent", "author", "text")
+
+
+def flattened(blocks) -> list[tuple]:
+    """The comments of `iter_columns` blocks as (id, article, number, parent, author, text)."""
+    rows = []
+    for block in blocks:
+        n = len(block.ids)
+        assert len(block.texts) == n
+        archive = [[None] * n if column is None else column
+                   for column in (block.articles, block.numbers, block.parents, block.authors)]
+        assert all(len(column) == n for column in archive)
+        rows += zip(block.ids, *archive, block.texts)
+    return rows
+
+
+def test_columns_hold_the_comments_of_every_kind_of_input(tmp_path):
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"id": i, "text": f"j{i}"}) + "\n" for i in range(3000))
+                                      + '\n{"text": "last", "id": "z"}', encoding="utf-8")
+    (tmp_path / "b.csv").write_text("text,id\n" + "".join(f"c{i},{i}\n" for i in range(1500)), encoding="utf-8")
+    parquet(tmp_path / "c.parquet", row_group_size=700, id=list(range(2000)), text=[f"p{i}" for i in range(2000)])
+    paths = [SEEDS, tmp_path]
+    expected = [tuple(getattr(c, name) for name in FIELDS) for c in iter_comments(paths)]
+    assert len(expected) == 49 + 3001 + 1500 + 2000
+    assert flattened(inputs.iter_columns(paths)) == expected
+    assert any(parent for _, _, _, parent, _, _ in expected)  # archive fields came through
+
+
+JSONL_2500 = "".join(json.dumps({"id": f"c{i}", "text": "t"}) + "\n" for i in range(2500))
+
+
+@pytest.mark.parametrize(("name", "content", "where"), [
+    ("c.jsonl", JSONL_2500 + '{"id": "c7", "text": "t"}\n', ":2501: id: duplicate id 'c7', first used on line 8"),
+    ("c.jsonl", JSONL_2500 + '{"id": "x", "text": 5}\n', ":2501: text: expected a string"),
+    ("c.jsonl", JSONL_2500 + '{"id": false, "text": "t"}\n', ":2501: id: expected a string or an integer"),
+    ("c.csv", "id,text\n" + "".join(f"c{i},t\n" for i in range(2500)) + "c9,t,extra\n", ":2502: too many fields"),
+])
+def test_columns_stop_at_the_error_comments_stop_at(tmp_path, name, content, where):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    before, blocks = [], inputs.iter_columns([path])
+    with pytest.raises(ArchiveError) as columns_error:
+        for block in blocks:
+            before += block.ids
+    comments = []
+    with pytest.raises(ArchiveError) as comments_error:
+        for comment in iter_comments([path]):
+            comments.append(comment.id)
+    assert str(columns_error.value) == str(comments_error.value)
+    assert str(columns_error.value).startswith(f"{path}{where}")
+    assert before == comments == [f"c{i}" for i in range(2500)]
