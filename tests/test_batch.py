@@ -478,7 +478,7 @@ def test_the_heap_is_frozen_for_the_run_only(model, tmp_path):
             frozen.append(gc.get_freeze_count())
             yield comment
 
-    assert gc.get_freeze_count() == 0
+    gc.unfreeze()  # an in-process `moderation score` (cli.main) of an earlier test left its start-up frozen
     score_to_file(model, watched(iter_comments([src])), tmp_path / "s.jsonl", progress=False, chunk_size=100,
                   source=describe_inputs([src]))
     assert min(frozen[100:]) > 0  # the model's objects (and all others) sat out every collection
