@@ -577,12 +577,32 @@ def _forked_chunks(model: Model, chunks: Iterable[Columns], workers: int, suffix
     global _FORKED_MODEL
     _FORKED_MODEL = model
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_close_inherited, initargs=(inherited,))
+                               initializer=_start_forked, initargs=(inherited, os.getpid()))
     try:
+        with _interrupts_held():  # every worker forked now: see `_interrupts_held`
+            pool.submit(int).result()
         yield from _in_order(lambda chunk: pool.submit(_score_forked, chunk, suffix), chunks, 2 * workers)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _FORKED_MODEL = None
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl+C (SIGINT) back until the block is done, then let it in.
+
+    The pool forks all its workers on its first task. A KeyboardInterrupt raised between a fork
+    and the pool's noting the new worker leaves a worker it never stops: the shutdown then waits
+    for it for ever, and so does the interpreter's exit (a run stopped in its first second hung).
+    """
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _local_pool(workers: int):
@@ -646,13 +666,34 @@ FORK = sys.platform.startswith("linux")
 _FORKED_MODEL: Model | None = None
 
 
-def _close_inherited(fds: tuple[int, ...]) -> None:
-    """Runs in a forked worker as it starts: let go of the parent's partial output and its lock,
-    and leave Ctrl+C to the parent (which stops the run between chunks and keeps the partial)."""
+def _start_forked(fds: tuple[int, ...], parent: int) -> None:
+    """Runs in a forked worker as it starts: end with the parent (`_end_with_parent`), let go of its
+    partial output and its lock, and leave Ctrl+C to it (it stops the run between chunks and keeps
+    the partial)."""
+    _end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for fd in fds:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have Linux kill this process when its parent dies (`prctl(PR_SET_PDEATHSIG, SIGKILL)`).
+
+    A worker waits for tasks on a pipe that it holds open itself, so it would never learn that a
+    parent killed with SIGKILL (or by the out-of-memory killer) is gone, and would stay, holding
+    its copy of the model, for ever. If the parent died before this call, exit at once.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _score_forked(chunk: Columns, suffix: str) -> ScoredChunk:

@@ -483,3 +483,73 @@ def test_the_heap_is_frozen_for_the_run_only(model, tmp_path):
                   source=describe_inputs([src]))
     assert min(frozen[100:]) > 0  # the model's objects (and all others) sat out every collection
     assert gc.get_freeze_count() == 0
+
+
+def _children(pid: int) -> list[int]:
+    """The ids of the live processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers and /proc: Linux")
+def test_forked_workers_end_with_a_killed_parent(models_dir, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", 8000)
+    run = subprocess.Popen([sys.executable, "-m", "moderation.cli", "score", str(src), "--model", str(models_dir),
+                            "--workers", "2", "--chunk-size", "50", "--quiet", "--out", str(tmp_path / "s.jsonl")],
+                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(workers := _children(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(workers) == 2, "the run did not fork its two workers"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 20
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_alive, workers)), "a worker outlived its killed parent"
+
+
+# Ctrl+C arriving just after the pool forked a worker, before the pool noted it (as an interrupt
+# in the first second of a run could): the run must still stop, not wait for that worker for ever.
+INTERRUPTED_MID_FORK = """
+import os, signal, sys
+import multiprocessing.context
+from moderation import cli
+
+popen = multiprocessing.context.ForkProcess._Popen
+def interrupted(process_obj):
+    started = popen(process_obj)
+    os.kill(os.getpid(), signal.SIGINT)
+    return started
+multiprocessing.context.ForkProcess._Popen = staticmethod(interrupted)
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux")
+def test_ctrl_c_while_the_workers_are_forked_stops_the_run(models_dir, tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", 300)
+    out = tmp_path / "s.jsonl"
+    try:
+        done = subprocess.run([sys.executable, "-c", INTERRUPTED_MID_FORK, "score", str(src), "--model",
+                               str(models_dir), "--workers", "2", "--quiet", "--out", str(out)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the interrupted run hung")
+    assert done.returncode == 130, done.stderr
+    assert "interrupted: no output was written" in done.stderr
+    assert not out.exists()
