@@ -485,6 +485,24 @@ def test_the_heap_is_frozen_for_the_run_only(model, tmp_path):
     assert gc.get_freeze_count() == 0
 
 
+def test_the_youngest_generation_is_collected_less_often_during_a_run_only(model, tmp_path):
+    import gc
+
+    src = write_jsonl(tmp_path / "in.jsonl", 300)
+    before = gc.get_threshold()
+    seen = []
+
+    def watched(comments):
+        for comment in comments:
+            seen.append(gc.get_threshold())
+            yield comment
+
+    score_to_file(model, watched(iter_comments([src])), tmp_path / "s.jsonl", progress=False, chunk_size=100,
+                  source=describe_inputs([src]))
+    assert {t[0] for t in seen} == {max(before[0], 20_000)} and {t[1:] for t in seen} == {before[1:]}
+    assert gc.get_threshold() == before
+
+
 def _children(pid: int) -> list[int]:
     """The ids of the live processes whose parent is `pid` (from /proc)."""
     found = []
