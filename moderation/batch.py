@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator, NamedTuple
 
 from moderation.errors import ArchiveError, InputError, ModelError, ModerationError
-from moderation.files import atomic_write, fsync_dir
+from moderation.files import atomic_write, fsync_path
 from moderation.inputs import Columns
 from moderation.model import ARTIFACT, Model
 from moderation.records import ScoredChunk, Summary, parquet_schema, record_columns, score_chunk
@@ -416,8 +416,8 @@ class _Partial:
             os.fsync(self.fh.fileno())
         elif self.suffix == ".parquet":
             for i in range(self.synced.size, written.size):
-                _fsync_file(self.path / _part_name(i))
-            fsync_dir(self.path)  # the state will count these parts: their names must survive a power cut
+                fsync_path(self.path / _part_name(i))
+            fsync_path(self.path)  # the state will count these parts: their names must survive a power cut
         self._save_state(written)
         self.synced, self.synced_at = written, time.monotonic()
 
@@ -445,7 +445,7 @@ class _Partial:
             self.fh.close()
             self.fh = None
             os.replace(self.path, self.out)
-        fsync_dir(self.out.parent)
+        fsync_path(self.out.parent)
         self.state_path.unlink(missing_ok=True)
 
     def descriptors(self) -> tuple[int, ...]:
@@ -493,15 +493,6 @@ class _Partial:
 
 def _part_name(index: int) -> str:
     return f"part-{index:06d}.parquet"
-
-
-def _fsync_file(path: Path) -> None:
-    """Make the data of a file already written and closed durable."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _check_same(state: dict, identity: dict, partial: Path) -> None:

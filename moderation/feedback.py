@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Mapping
 
 from moderation.errors import InputError
-from moderation.files import fsync_dir
+from moderation.files import fsync_path
 from moderation.policy import Policy
 
 SOURCE = "feedback"
@@ -169,7 +169,7 @@ def append_line(path: str | Path, data: bytes) -> None:
                 raise OSError(f"{path}: short write ({written} of {len(data)} bytes); the line was not stored")
             os.fsync(fd)
             if size == 0:  # a new file: make its directory entry durable too
-                fsync_dir(path.parent)
+                fsync_path(path.parent)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

@@ -19,9 +19,10 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def fsync_dir(directory: str | Path) -> None:
-    """Make the creation or renaming of a file in `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path: str | Path) -> None:
+    """fsync what `path` names: a file already written and closed (its data), or a directory (the
+    creation or renaming of a file in it)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
