@@ -302,9 +302,27 @@ def _json(value: object) -> str:
 
 
 @lru_cache(maxsize=64)
+def _score_pieces(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """What surrounds the numbers of a score object, in category order: `{"cat": `, then `, "cat": `
+    for each other category, then `}`."""
+    keys = [encode_basestring(c) + ": " for c in categories]
+    return ("{" + keys[0], *(", " + key for key in keys[1:]), "}")
+
+
+@lru_cache(maxsize=64)
 def _scores_template(categories: tuple[str, ...]) -> str:
     """`{"cat": %r, ...}` in category order: a float's repr is what json.dumps writes."""
-    return "{" + ", ".join(encode_basestring(c).replace("%", "%%") + ": %r" for c in categories) + "}"
+    return "%r".join(piece.replace("%", "%%") for piece in _score_pieces(categories))
+
+
+@lru_cache(maxsize=64)
+def _score_piece_bytes(categories: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """`_score_pieces` as `_nb_fill_scores` reads them: their UTF-8 bytes end to end, and where each
+    starts (and the last ends)."""
+    encoded = [piece.encode("utf-8") for piece in _score_pieces(categories)]
+    starts = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(piece) for piece in encoded], out=starts[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), starts
 
 
 @lru_cache(maxsize=4096)
@@ -350,12 +368,7 @@ def _millionths(scores: list[list[float]], k: int) -> np.ndarray | None:
 def _fill_scores(text: bytes, millionths: np.ndarray, categories: tuple[str, ...]) -> bytes:
     """`text` with its n-th NUL byte replaced by the score object of row n of `millionths`, as
     `_scores_template` writes it (a float's repr, `_nb_fill_scores` says how)."""
-    pieces = [encode_basestring(c) + ": " for c in categories]
-    pieces = ["{" + pieces[0]] + [", " + p for p in pieces[1:]] + ["}"]
-    encoded = [p.encode("utf-8") for p in pieces]
-    piece_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    piece_starts = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in encoded], out=piece_starts[1:])
+    piece_bytes, piece_starts = _score_piece_bytes(categories)
     data = np.frombuffer(text, dtype=np.uint8)
     # a number takes at most 8 bytes ("0.123456", "1.2e-05")
     out = np.empty(len(data) + len(millionths) * (len(piece_bytes) + 8 * len(categories)), dtype=np.uint8)
