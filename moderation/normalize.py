@@ -72,7 +72,7 @@ from typing import Sequence
 
 import numpy as np
 
-from moderation import folding, vocabulary
+from moderation import folding, kernels, vocabulary
 
 __all__ = ["normalize", "normalize_batch", "normalize_encoded", "normalize_with_offsets", "original_span", "script_of"]
 
@@ -922,7 +922,7 @@ def _classes() -> np.ndarray:
     letter, stand_in, separator, lookalike = _char_tables()
     lead, trail, digit = (np.zeros(0x10000, bool) for _ in range(3))
     lead[_LEADS], trail[_TRAILS], digit[ord("0") : ord("9") + 1] = True, True, True
-    word = np.char.isalnum(_bmp()) | (np.arange(0x10000) == ord("_"))
+    word = kernels._bmp_word_table()  # `\w` (isalnum or "_"), the table the featuriser's kernels read
     space, numeric = np.char.isspace(_bmp()), np.char.isdigit(_bmp())
     leet = np.zeros(0x10000, bool)
     leet[[ord(c) for c in _LEET_CHARS]] = True
