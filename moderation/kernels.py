@@ -94,9 +94,9 @@ def _kept_bitset(df: np.ndarray, word_min_df: int, char_min_df: int) -> np.ndarr
 
 # --------------------------------------------------------------------------- compiled kernels (numba)
 #
-# One document at a time: its words, then the column of every n-gram (`_nb_ngrams`), counted in a
-# small open-addressing table that is emptied after each document (`_nb_count`). Nothing is sorted
-# or hashed across the batch, so the cost of a chunk is linear in its characters. The kernels hold
+# One document at a time: its words, then the column of every n-gram (`_nb_ngrams`), counted in an
+# array of one counter per column that is emptied after each document (`_nb_count`).
+# Nothing is sorted or hashed across the batch, so the cost of a chunk is linear in its characters. The kernels hold
 # no GIL, so `n_jobs` threads run them side by side.
 
 _TF_BINARY, _TF_SUBLINEAR, _TF_RAW = 0, 1, 2
@@ -260,21 +260,16 @@ def _nb_is_space(c):  # noqa: ANN001
 @_jit
 def _nb_scratch(offsets, cfg, spans):  # noqa: ANN001
     """Work arrays sized for the longest document of a chunk: word starts, ends, hashes and P**length;
-    n-gram columns (and spans if `spans`); the counting table (all -1) and the slots a document
-    fills; the distinct columns and counts of a document."""
+    n-gram columns (and spans if `spans`); the distinct columns and counts of a document."""
     longest = 0
     for d in range(offsets.shape[0] - 1):
         longest = max(longest, offsets[d + 1] - offsets[d])
     words = (longest + 1) // 2 + 1
     grams = words * (cfg[2] - cfg[1] + 1) + (longest + 2 * words) * (cfg[4] - cfg[3] + 1) + 1
-    cap = 16
-    while cap < 2 * grams:
-        cap *= 2
     span = grams if spans else 0
     return (np.empty(words, np.int64), np.empty(words, np.int64), np.empty(words, np.uint64),
             np.empty(words, np.uint64), np.empty(grams, np.int32), np.empty(span, np.int64),
-            np.empty(span, np.int64), np.full(cap, -1, np.int64),
-            np.empty(grams, np.int64), np.empty(grams, np.int32), np.empty(grams, np.int32))
+            np.empty(span, np.int64), np.empty(grams, np.int32), np.empty(grams, np.int32))
 
 
 @_jit
@@ -437,33 +432,22 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
 
 
 @_jit
-def _nb_count(cols, m, table, dcols, dcounts, slots, ahead, stride):  # noqa: ANN001
+def _nb_count(cols, m, tally, dcols, dcounts, ahead, stride):  # noqa: ANN001
     """Distinct columns of cols[:m] into dcols, their counts into dcounts, in order of first
-    occurrence; returns how many. `table` (all -1) is an open-addressing table of (column << 32) |
-    count of which the first 2m slots or more are used and left empty again; `slots` is scratch.
-    The entries ahead[c * stride] (unless `ahead` is empty) that the columns c will read are
+    occurrence; returns how many. `tally` has a counter per column (int32), all 0, and is left so. The entries ahead[c * stride] (unless `ahead` is empty) that the columns c will read are
     prefetched meanwhile."""
-    cap, bits = 16, 4
-    while cap < 2 * m:
-        cap, bits = cap * 2, bits + 1
-    shift, mask, nd = np.uint64(64 - bits), cap - 1, 0
+    nd = 0
     for t in range(m):  # without a branch on whether the column is new: it would be mispredicted
         c = cols[t]
         if ahead.shape[0]:
             _nb_prefetch(ahead, stride * np.int64(c))
-        s = np.int64((np.uint64(c) * _UP) >> shift)
-        e = table[s]
-        while ((e >> 32) != c) & (e >= 0):
-            s = (s + 1) & mask
-            e = table[s]
-        new = e < 0
-        table[s] = (np.int64(c) << 32 if new else e) + 1
-        slots[nd] = s
-        nd += new
+        seen = tally[c]
+        tally[c] = seen + 1
+        dcols[nd] = c
+        nd += seen == 0
     for t in range(nd):
-        s = slots[t]
-        e = table[s]
-        dcols[t], dcounts[t], table[s] = e >> 32, e & 0xFFFFFFFF, -1
+        c = dcols[t]
+        dcounts[t], tally[c] = tally[c], 0
     return nd
 
 
@@ -502,17 +486,18 @@ def _nb_weigh(cols, counts, nd, idf, weights, tf, norm, tf_table, values):  # no
 def _nb_count_chunk(cp, offsets, bmp, astral, cfg, seeds, kept):  # noqa: ANN001
     """Raw counts of the documents cp[offsets[d]:offsets[d + 1]]: (counts, columns, nonzeros per row),
     columns sorted within each row; only the n-grams that `kept` keeps (all if it is None)."""
-    ws, we, hw, pw, grams, starts, ends, keys, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
-    cache, none = _nb_word_cache(cp.shape[0], cfg), np.empty(0, np.float32)
+    ws, we, hw, pw, grams, starts, ends, dcols, dcounts = _nb_scratch(offsets, cfg, False)
+    cache, none, tally = _nb_word_cache(cp.shape[0], cfg), np.empty(0, np.float32), np.zeros(cfg[0], np.int32)
     n, bits = offsets.shape[0] - 1, 1
     while (1 << bits) < cfg[0]:
         bits += 1
     out_cols, out_counts = np.empty(cp.shape[0] * 2 + 16, np.int32), np.empty(cp.shape[0] * 2 + 16, np.int32)
-    row_nnz, packed, bins, total = np.zeros(n, np.int64), np.empty_like(slots), np.empty(256, np.int64), 0
+    slots, packed = np.empty(dcols.shape[0], np.int64), np.empty(dcols.shape[0], np.int64)
+    row_nnz, bins, total = np.zeros(n, np.int64), np.empty(256, np.int64), 0
     for d in range(n):
         m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
                        starts, ends, False, cache, kept)
-        nd = _nb_count(grams, m, keys, dcols, dcounts, slots, none, 0)
+        nd = _nb_count(grams, m, tally, dcols, dcounts, none, 0)
         for t in range(nd):  # column and count in one int64, sorted by column
             slots[t] = (np.int64(dcols[t]) << 32) | dcounts[t]
         _nb_radix_sort(slots, nd, 32, 32 + bits, packed, bins)
@@ -584,14 +569,15 @@ def _nb_weigh_chunk(counts, cols, row_nnz, idf, weights, tf, norm, tf_table, dat
 
 @_jit
 def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf, norm, tf_table, out, cache,  # noqa: ANN001
-                       kept):
+                       kept, tally):
     """out[d] += (TF-IDF row of document d) @ coef, one document at a time, no matrix built.
 
     table[c] is (idf[c], coef[c, 0], ..., coef[c, k - 1], padding) in the dtype of coef (`_decision_table`):
     a distinct column costs one cache line, prefetched while the document's n-grams are counted, one
     document ahead of its use (document d is scored after document d + 1 is counted). `cache`: a
-    `_nb_word_cache`, kept from chunk to chunk (emptied when full). `kept`: the pruning (None: none)."""
-    ws, we, hw, pw, grams, starts, ends, keys, slots, dcols, dcounts = _nb_scratch(offsets, cfg, False)
+    `_nb_word_cache`, kept from chunk to chunk (emptied when full). `kept`: the pruning (None: none).
+    `tally`: a counter per column (int32, all 0, as each document leaves it), kept from chunk to chunk too."""
+    ws, we, hw, pw, grams, starts, ends, dcols, dcounts = _nb_scratch(offsets, cfg, False)
     values = np.empty(grams.shape[0], weights.dtype)
     flat, width, n = table.reshape(-1), table.shape[1], offsets.shape[0] - 1
     columns, counts, distinct = (dcols, np.empty_like(dcols)), (dcounts, np.empty_like(dcounts)), np.zeros(2, np.int64)
@@ -600,7 +586,7 @@ def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf,
             _nb_make_room(cache, 7 * (offsets[d + 1] - offsets[d]) + 8)
             m = _nb_ngrams(cp, offsets[d], offsets[d + 1], bmp, astral, cfg, seeds, ws, we, hw, pw, grams,
                            starts, ends, False, cache, kept)
-            distinct[d & 1] = _nb_count(grams, m, keys, columns[d & 1], counts[d & 1], slots, flat, width)
+            distinct[d & 1] = _nb_count(grams, m, tally, columns[d & 1], counts[d & 1], flat, width)
         if d > 0:
             p = (d - 1) & 1
             _nb_score_row(columns[p], counts[p], distinct[p], table, weights, tf, norm, tf_table, values, out[d - 1])
@@ -675,7 +661,7 @@ def _decision_table(idf: np.ndarray, coef: np.ndarray) -> np.ndarray:
 def _nb_occurrences(cp, bmp, astral, cfg, seeds, kept):  # noqa: ANN001
     """(column, start, end) of every n-gram occurrence of the one document cp that `kept` keeps."""
     offsets = np.array([0, cp.shape[0]], np.int64)
-    ws, we, hw, pw, grams, starts, ends, _, _, _, _ = _nb_scratch(offsets, cfg, True)
+    ws, we, hw, pw, grams, starts, ends, _, _ = _nb_scratch(offsets, cfg, True)
     m = _nb_ngrams(cp, 0, cp.shape[0], bmp, astral, cfg, seeds, ws, we, hw, pw, grams, starts, ends, True,
                    _nb_word_cache(0, cfg), kept)
     return grams[:m], starts[:m], ends[:m]
@@ -808,7 +794,7 @@ class DecisionKernel:
             cfg, seeds, idf, weights, tf, norm, coef)
         self.kept = np.zeros(0, np.uint64) if kept is None else kept
         self.table = _decision_table(idf, coef)
-        self._caches = threading.local()  # each thread's word cache, kept from call to call
+        self._caches = threading.local()  # each thread's word cache and tally, kept from call to call
 
     def __reduce__(self) -> tuple:
         return DecisionKernel, tuple(getattr(self, name) for name in self._fields)
@@ -822,8 +808,11 @@ class DecisionKernel:
         cache = getattr(self._caches, "cache", None)  # as large as the largest chunk's so far needs
         if cache is None or 2 * cache[0].shape[0] < min(len(cp), 1 << 16):
             cache = self._caches.cache = _nb_word_cache(len(cp), self.cfg)
+        tally = getattr(self._caches, "tally", None)
+        if tally is None:
+            tally = self._caches.tally = np.zeros(self.cfg[0], np.int32)
         _nb_decision_chunk(cp, offsets, _bmp_word_table(), astral, self.cfg, self.seeds, self.table,
-                           self.weights, self.tf, self.norm, _tf_table(), out, cache, _pruning(self.kept))
+                           self.weights, self.tf, self.norm, _tf_table(), out, cache, _pruning(self.kept), tally)
         return out
 
     def with_coef(self, coef: np.ndarray) -> "DecisionKernel":
