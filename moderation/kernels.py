@@ -95,9 +95,9 @@ def _kept_bitset(df: np.ndarray, word_min_df: int, char_min_df: int) -> np.ndarr
 # --------------------------------------------------------------------------- compiled kernels (numba)
 #
 # One document at a time: its words, then the column of every n-gram (`_nb_ngrams`), counted in an
-# array of one counter per column that is emptied after each document (`_nb_count`).
-# Nothing is sorted or hashed across the batch, so the cost of a chunk is linear in its characters. The kernels hold
-# no GIL, so `n_jobs` threads run them side by side.
+# array of one counter per column that is emptied after each document (`_nb_count`). Nothing is
+# sorted or hashed across the batch, so the cost of a chunk is linear in its characters. The
+# kernels hold no GIL, so `n_jobs` threads run them side by side.
 
 _TF_BINARY, _TF_SUBLINEAR, _TF_RAW = 0, 1, 2
 _NORMS = {None: 0, "l1": 1, "l2": 2}
@@ -440,7 +440,8 @@ def _nb_ngrams(cp, a, b, bmp, astral, cfg, seeds, ws, we, hw, pw, cols, starts, 
 @_jit
 def _nb_count(cols, m, tally, dcols, dcounts, ahead, stride):  # noqa: ANN001
     """Distinct columns of cols[:m] into dcols, their counts into dcounts, in order of first
-    occurrence; returns how many. `tally` has a counter per column (int32), all 0, and is left so. The entries ahead[c * stride] (unless `ahead` is empty) that the columns c will read are
+    occurrence; returns how many. `tally` has a counter per column (int32), all 0, and is left so.
+    The entries ahead[c * stride] (unless `ahead` is empty) that the columns c will read are
     prefetched meanwhile."""
     nd = 0
     for t in range(m):  # without a branch on whether the column is new: it would be mispredicted
@@ -582,7 +583,8 @@ def _nb_decision_chunk(cp, offsets, bmp, astral, cfg, seeds, table, weights, tf,
     a distinct column costs one cache line, prefetched while the document's n-grams are counted, one
     document ahead of its use (document d is scored after document d + 1 is counted). `cache`: a
     `_nb_word_cache`, kept from chunk to chunk (emptied when full). `kept`: the pruning (None: none).
-    `tally`: a counter per column (int32, all 0, as each document leaves it), kept from chunk to chunk too."""
+    `tally`: a counter per column (int32, all 0, as each document leaves it), kept from chunk to
+    chunk too."""
     ws, we, hw, pw, grams, starts, ends, dcols, dcounts = _nb_scratch(offsets, cfg, False)
     values = np.empty(grams.shape[0], weights.dtype)
     flat, width, n = table.reshape(-1), table.shape[1], offsets.shape[0] - 1

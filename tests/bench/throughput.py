@@ -285,7 +285,8 @@ def main() -> None:
         write_jsonl(source, args.n)
         tiny = os.path.join(scratch, "one.jsonl")
         write_jsonl(tiny, 1)
-        jobs = [(model_dir, tiny, 1, 1)] + [(model_dir, source, args.n, w) for w in dict.fromkeys((1, os.cpu_count() or 1))]
+        workers = dict.fromkeys((1, os.cpu_count() or 1))  # once each, on a machine of one CPU too
+        jobs = [(model_dir, tiny, 1, 1)] + [(model_dir, source, args.n, w) for w in workers]
         runs: list[list[dict]] = [[] for _ in jobs]
         for _ in range(max(args.repeat, 1)):  # alternating, so that a slow spell of the machine hits each kind
             for job, done in zip(jobs, runs):
